@@ -1,0 +1,122 @@
+// Command tariffd is the payment sidecar for AI services on SingularityNET:
+// a drop-in replacement for snet-daemon.
+//
+//	tariffd [serve] [--config FILE]...   run the daemon (default: snetd.config.json)
+//	tariffd version                     print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/tariffd/tariff/host"
+	"github.com/tariffd/tariff/host/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tariffd: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  tariffd [serve] [--config FILE]...  run the daemon; several --config files merge in order
+                                      (snetd.config.json, *.json or *.hcl; default snetd.config.json)
+  tariffd version                     print the version
+`)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files multiFlag
+	fs.Var(&files, "config", "configuration file (repeatable)")
+	fs.Var(&files, "c", "shorthand for --config")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if len(files) == 0 {
+		files = multiFlag{"snetd.config.json"}
+	}
+	cfg, warnings, err := config.Load(files, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "tariffd: configuration:\n%v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	for _, w := range warnings {
+		log.Warn("configuration", "warning", w.String())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := host.New(ctx, cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := d.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func versionString() string {
+	v := "tariffd " + version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " (" + s.Value + ")"
+			}
+		}
+		v += " " + bi.GoVersion
+	}
+	return v
+}

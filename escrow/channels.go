@@ -1,0 +1,361 @@
+package escrow
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ethereum/go-ethereum/common"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// CodeIncorrectNonce is snet-daemon's non-standard gRPC code for a payment
+// signed for another nonce; clients react to it by re-reading channel state.
+const CodeIncorrectNonce codes.Code = 1000
+
+// Group is the payment group this daemon serves, from org and service metadata.
+type Group struct {
+	MPE                 common.Address // service metadata mpe_address
+	ID                  [32]byte       // group_id
+	PaymentAddress      common.Address // the channels' recipient
+	ExpirationThreshold uint64         // blocks a channel must outlive the head by
+}
+
+// ChainView is what payment validation needs from the chain: cached data,
+// plus a bounded re-read when the cache would reject a call.
+type ChainView interface {
+	Head(ctx context.Context) (uint64, error)
+	Channel(ctx context.Context, id *big.Int) (*ChainChannel, error)
+	Refresh(ctx context.Context, id *big.Int) (*ChainChannel, error)
+}
+
+// Channels validates and records escrow payments. It is safe for
+// concurrent use, also across replicas sharing one etcd: every write is a
+// compare-and-swap, so no payment is accepted twice.
+type Channels struct {
+	store *Store
+	chain ChainView
+	group Group
+	log   *slog.Logger
+
+	// local caches the last value seen per channel key, so the steady state
+	// costs one etcd round trip (the swap) instead of a read plus a write.
+	// A stale entry is harmless: its swap fails and returns the current value.
+	local sync.Map // key -> *snapshot
+
+	swaps, reads atomic.Uint64
+}
+
+type snapshot struct {
+	data *ChannelData // nil: absent
+	raw  []byte
+	rev  int64
+}
+
+// NewChannels returns the escrow payment processor of one group.
+func NewChannels(store *Store, chain ChainView, group Group, log *slog.Logger) *Channels {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Channels{store: store, chain: chain, group: group, log: log}
+}
+
+// Group returns the payment group.
+func (c *Channels) Group() Group { return c.group }
+
+// Store returns the underlying store.
+func (c *Channels) Store() *Store { return c.store }
+
+// Stats counts etcd operations made by the payment path.
+type Stats struct{ Swaps, Reads uint64 }
+
+// Stats returns the counters.
+func (c *Channels) Stats() Stats { return Stats{Swaps: c.swaps.Load(), Reads: c.reads.Load()} }
+
+// Receipt is a committed payment. Roll it back if the service call fails.
+type Receipt struct {
+	c        *Channels
+	key      string
+	rev      int64
+	prev     *ChannelData
+	prevRaw  []byte
+	Payer    common.Address // the channel sender, forwarded as snet-user-address
+	Channel  *ChannelData   // the state as committed
+	Previous *big.Int       // the authorised amount before this payment
+}
+
+// reason classifies a refusal by which data may have been stale.
+type reason int
+
+const (
+	final        reason = iota
+	staleChain          // cached chain data may be behind: re-read the channel once
+	staleStorage        // the local copy of etcd may be behind: re-read the key once
+)
+
+type refusal struct {
+	err error
+	why reason
+}
+
+// Pay validates an escrow payment of price for this call and commits it
+// with one compare-and-swap before the call is forwarded. The checks and
+// their gRPC statuses are snet-daemon's, in its order.
+func (c *Channels) Pay(ctx context.Context, p *EscrowPayment, price *big.Int) (*Receipt, error) {
+	key := c.store.keys.Channel(p.ChannelID)
+	snap, fromCache := c.cached(key)
+	if snap == nil {
+		var err error
+		if snap, err = c.read(ctx, key); err != nil {
+			return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
+		}
+	}
+	var (
+		signer      common.Address
+		signerErr   error
+		recovered   bool
+		refreshed   bool
+		chainCh     *ChainChannel
+		chainErr    error
+		haveChainCh bool
+	)
+	// Each turn either commits, refuses, or retries with fresher data; the
+	// bound covers one chain re-read, one storage re-read and a few lost swaps.
+	for attempt := 0; attempt < 6; attempt++ {
+		if !haveChainCh {
+			chainCh, chainErr = c.chain.Channel(ctx, p.ChannelID)
+			haveChainCh = true
+		}
+		merged, r := c.merge(p.ChannelID, snap.data, chainCh, chainErr)
+		if r.err == nil {
+			if !recovered {
+				signer, signerErr = c.recover(p)
+				recovered = true
+			}
+			r = c.validate(ctx, merged, p, price, signer, signerErr)
+		}
+		if r.err != nil {
+			switch {
+			case r.why == staleChain && !refreshed:
+				refreshed = true
+				chainCh, chainErr = c.chain.Refresh(ctx, p.ChannelID)
+				continue
+			case r.why != final && fromCache:
+				fromCache = false
+				var err error
+				if snap, err = c.read(ctx, key); err != nil {
+					return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
+				}
+				continue
+			}
+			return nil, r.err
+		}
+
+		next := *merged
+		next.AuthorizedAmount = p.Amount
+		next.Signature = p.Signature
+		raw, err := EncodeGob(&next)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+		}
+		fence, err := EncodeGob(merged)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+		}
+		c.swaps.Add(1)
+		res, err := c.store.Swap(ctx, key, snap.rev, raw, fence)
+		if err != nil {
+			c.log.ErrorContext(ctx, "store payment", "channel", p.ChannelID, "err", err)
+			return nil, status.Error(codes.Internal, "unable to store new payment channel state")
+		}
+		if res.Swapped {
+			c.remember(key, &snapshot{data: &next, raw: raw, rev: res.Rev})
+			return &Receipt{
+				c: c, key: key, rev: res.Rev, prev: merged, prevRaw: fence,
+				Payer: next.Sender, Channel: &next, Previous: merged.AuthorizedAmount,
+			}, nil
+		}
+		// Another call or replica changed the channel first: decide again on its value.
+		if snap, err = c.decode(res.Current, res.Rev); err != nil {
+			return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
+		}
+		c.remember(key, snap)
+		fromCache = false
+	}
+	return nil, status.Errorf(codes.Aborted, "payment channel {ID: %s} is changing too fast, retry", p.ChannelID)
+}
+
+// Rollback restores the channel as it was before the payment, so the client
+// is not charged for a failed call. If the channel moved on since (a later
+// payment on the same channel), the payment stays: rolling back would
+// discard that later payment's signature. It returns whether it rolled back.
+func (r *Receipt) Rollback(ctx context.Context) (bool, error) {
+	c := r.c
+	ctx = context.WithoutCancel(ctx) // the client may be gone; the refund must still happen
+	c.swaps.Add(1)
+	res, err := c.store.Swap(ctx, r.key, r.rev, r.prevRaw, r.prevRaw)
+	if err != nil {
+		return false, fmt.Errorf("roll back channel %s: %w", r.prev.ChannelID, err)
+	}
+	if !res.Swapped {
+		if snap, err := c.decode(res.Current, res.Rev); err == nil {
+			c.remember(r.key, snap)
+		}
+		return false, nil
+	}
+	c.remember(r.key, &snapshot{data: r.prev, raw: r.prevRaw, rev: res.Rev})
+	return true, nil
+}
+
+func (c *Channels) recover(p *EscrowPayment) (common.Address, error) {
+	msg, err := ClaimMessage(c.group.MPE, p.ChannelID, p.Nonce, p.Amount)
+	if err != nil {
+		return common.Address{}, err
+	}
+	return RecoverSigner(msg, p.Signature)
+}
+
+// merge combines the stored record with the chain's view, as upstream does.
+func (c *Channels) merge(id *big.Int, stored *ChannelData, ch *ChainChannel, chainErr error) (*ChannelData, refusal) {
+	notFound := refusal{status.Errorf(codes.Unauthenticated, "payment channel \"{ID: %s}\" not found", id), staleChain}
+	if chainErr != nil && !errors.Is(chainErr, ErrChannelNotFound) {
+		if stored != nil {
+			return stored, refusal{}
+		}
+		return nil, refusal{status.Errorf(codes.Internal, "payment channel error: %v", chainErr), final}
+	}
+	if chainErr != nil { // not on chain
+		if stored != nil {
+			return stored, refusal{}
+		}
+		return nil, notFound
+	}
+	if ch.Recipient != c.group.PaymentAddress {
+		return nil, refusal{status.Error(codes.Internal, "payment channel error: recipient Address from org metadata does not Match on what was retrieved from Channel"), staleChain}
+	}
+	if stored == nil {
+		if ch.GroupID != c.group.ID {
+			return nil, refusal{status.Errorf(codes.Internal,
+				"payment channel error: channel received belongs to another group of replicas, current group: %s, channel group: %s",
+				base64.StdEncoding.EncodeToString(c.group.ID[:]), base64.StdEncoding.EncodeToString(ch.GroupID[:])), final}
+		}
+		return fromChain(id, ch), refusal{}
+	}
+	switch stored.Nonce.Cmp(ch.Nonce) {
+	case 1:
+		return stored, refusal{}
+	case -1:
+		return fromChain(id, ch), refusal{}
+	}
+	m := *stored
+	m.FullAmount, m.Expiration = ch.Value, ch.Expiration
+	return &m, refusal{}
+}
+
+func fromChain(id *big.Int, ch *ChainChannel) *ChannelData {
+	return &ChannelData{
+		ChannelID:        id,
+		Nonce:            ch.Nonce,
+		Sender:           ch.Sender,
+		Recipient:        ch.Recipient,
+		GroupID:          ch.GroupID,
+		FullAmount:       ch.Value,
+		Expiration:       ch.Expiration,
+		Signer:           ch.Signer,
+		AuthorizedAmount: new(big.Int),
+	}
+}
+
+// validate applies snet-daemon's checks in its order (first failure wins).
+func (c *Channels) validate(ctx context.Context, ch *ChannelData, p *EscrowPayment, price *big.Int, signer common.Address, signerErr error) refusal {
+	if n := p.Nonce.Cmp(ch.Nonce); n != 0 {
+		why := staleStorage
+		if n > 0 {
+			why = staleChain
+		}
+		return refusal{status.Errorf(CodeIncorrectNonce, "incorrect payment channel nonce, latest: %s, sent: %s", ch.Nonce, p.Nonce), why}
+	}
+	if signerErr != nil {
+		return refusal{status.Error(codes.Unauthenticated, "payment signature is not valid"), final}
+	}
+	if signer != ch.Signer && signer != ch.Sender {
+		return refusal{status.Error(codes.Unauthenticated, "payment is not signed by channel signer/sender"), staleChain}
+	}
+	head, err := c.chain.Head(ctx)
+	if err != nil {
+		return refusal{status.Error(codes.Internal, "cannot determine current block"), final}
+	}
+	limit := new(big.Int).SetUint64(head)
+	limit.Add(limit, new(big.Int).SetUint64(c.group.ExpirationThreshold))
+	if limit.Cmp(ch.Expiration) >= 0 {
+		return refusal{status.Errorf(codes.Unauthenticated,
+			"payment channel is near to be expired, expiration time: %s, current block: %d, expiration threshold: %d",
+			ch.Expiration, head, c.group.ExpirationThreshold), staleChain}
+	}
+	if ch.FullAmount.Cmp(p.Amount) < 0 {
+		return refusal{status.Errorf(codes.Unauthenticated,
+			"not enough tokens on payment channel, channel amount: %s, payment amount: %s", ch.FullAmount, p.Amount), staleChain}
+	}
+	income := new(big.Int).Sub(p.Amount, ch.AuthorizedAmount)
+	if income.Cmp(price) != 0 {
+		return refusal{status.Errorf(codes.Unauthenticated, "income %s does not equal to price %s", income, price), staleStorage}
+	}
+	return refusal{}
+}
+
+func (c *Channels) cached(key string) (*snapshot, bool) {
+	if v, ok := c.local.Load(key); ok {
+		return v.(*snapshot), true
+	}
+	return nil, false
+}
+
+// remember keeps the newest snapshot of a key (by etcd revision).
+func (c *Channels) remember(key string, s *snapshot) {
+	for {
+		cur, loaded := c.local.LoadOrStore(key, s)
+		if !loaded {
+			return
+		}
+		if cur.(*snapshot).rev >= s.rev {
+			return
+		}
+		if c.local.CompareAndSwap(key, cur, s) {
+			return
+		}
+	}
+}
+
+func (c *Channels) read(ctx context.Context, key string) (*snapshot, error) {
+	c.reads.Add(1)
+	v, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.decode(v.Raw, v.Rev)
+	if err != nil {
+		return nil, err
+	}
+	c.remember(key, s)
+	return s, nil
+}
+
+func (c *Channels) decode(raw []byte, rev int64) (*snapshot, error) {
+	if rev == 0 || raw == nil {
+		return &snapshot{rev: rev}, nil
+	}
+	d, err := DecodeChannelData(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{data: d, raw: raw, rev: rev}, nil
+}
+
+// Forget drops the local copy of a channel, e.g. after a claim rewrote it.
+func (c *Channels) Forget(id *big.Int) { c.local.Delete(c.store.keys.Channel(id)) }

@@ -1,0 +1,265 @@
+// Command bench measures paid calls through tariffd against the same backend
+// called directly, in one run on this machine: throughput, latency, and what
+// each paid call costs in chain RPCs and etcd writes.
+//
+//	go run ./examples/bench [-calls N] [-workers 1,16]
+//
+// Everything is real and in this process: the simulated chain with the real
+// MultiPartyEscrow, an embedded etcd that syncs to disk as in production, the
+// example Calculator on loopback, and tariffd's gRPC server on loopback.
+// Clients sign their payments before the clock starts: signing is the
+// client's cost, not the daemon's.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/chaintest"
+	"github.com/tariffd/tariff/escrow/etcdserver"
+	"github.com/tariffd/tariff/escrow/paidcall"
+	"github.com/tariffd/tariff/examples/calculator"
+	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
+	"github.com/tariffd/tariff/host"
+	"github.com/tariffd/tariff/pricing"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+)
+
+const price = 10
+
+func main() {
+	calls := flag.Int("calls", 2000, "paid calls per worker count and path")
+	workersFlag := flag.String("workers", "1,16", "comma-separated worker counts")
+	noFsync := flag.Bool("nofsync", false, "run etcd without fsync (unsafe; shows what the disk costs)")
+	flag.Parse()
+	var workers []int
+	for _, w := range strings.Split(*workersFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bad -workers %q\n", *workersFlag)
+			os.Exit(2)
+		}
+		workers = append(workers, n)
+	}
+	if err := run(*calls, workers, *noFsync); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type rig struct {
+	sim      *chaintest.Sim
+	chain    *escrow.Chain
+	channels *escrow.Channels
+	direct   calculatorpb.CalculatorClient
+	paid     calculatorpb.CalculatorClient
+	group    [32]byte
+}
+
+func run(calls int, workers []int, noFsync bool) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	r, cleanup, err := setup(ctx, noFsync)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	fmt.Printf("tariff benchmark: %d calls per run, unary Calculator.add, price %d cogs\n\n", calls, price)
+	fmt.Printf("%-8s %-8s %10s %10s %10s %10s %12s %12s\n", "workers", "path", "calls/s", "p50", "p99", "vs direct", "chain RPC/c", "etcd wr/c")
+	for _, w := range workers {
+		direct, err := r.load(ctx, w, calls, false)
+		if err != nil {
+			return err
+		}
+		rpc0, etcd0 := r.chain.Stats().Total(), r.channels.Stats()
+		paid, err := r.load(ctx, w, calls, true)
+		if err != nil {
+			return err
+		}
+		rpcs := float64(r.chain.Stats().Total()-rpc0) / float64(paid.n)
+		writes := float64(r.channels.Stats().Swaps-etcd0.Swaps) / float64(paid.n)
+		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10s %12s %12s\n", w, "direct", direct.rate(), direct.p(50), direct.p(99), "1.00", "-", "-")
+		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12.3f %12.3f\n", w, "tariffd", paid.rate(), paid.p(50), paid.p(99), paid.rate()/direct.rate(), rpcs, writes)
+		fmt.Printf("%-8s added p50 latency: %s\n\n", "", (paid.lat(50) - direct.lat(50)).Round(time.Microsecond))
+	}
+	return nil
+}
+
+func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
+	var closers []func()
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*rig, func(), error) { cleanup(); return nil, nil, err }
+
+	dir, err := os.MkdirTemp("", "tariff-bench-")
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { _ = os.RemoveAll(dir) })
+	ports, err := etcdserver.FreePorts(2)
+	if err != nil {
+		return fail(err)
+	}
+	etcd, err := etcdserver.Start(ctx, etcdserver.Config{DataDir: dir, LogLevel: "error", NoFsync: noFsync,
+		ClientURL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), PeerURL: fmt.Sprintf("http://127.0.0.1:%d", ports[1])})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { _ = etcd.Close() })
+	sim, err := chaintest.NewSim(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { _ = sim.Close() })
+
+	r := &rig{sim: sim}
+	copy(r.group[:], crypto.Keccak256([]byte("bench")))
+	r.chain = escrow.NewChain(sim.Client(), sim.Contracts.MPE, escrow.ChainOptions{})
+	go func() { _ = r.chain.Run(ctx) }()
+	keys := escrow.NewKeys("bench", "org", "group", sim.Contracts.MPE)
+	r.channels = escrow.NewChannels(escrow.NewStore(etcd.Client(), keys, 0), r.chain, escrow.Group{
+		MPE: sim.Contracts.MPE, ID: r.group, PaymentAddress: sim.Provider.Address, ExpirationThreshold: 100,
+	}, nil)
+	table, err := pricing.NewTable([]pricing.PriceEntry{{Model: "fixed_price", PriceInCogs: big.NewInt(price), Default: true}})
+	if err != nil {
+		return fail(err)
+	}
+
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	go func() { _ = calculator.Serve(ctx, backend) }()
+	srv, err := host.NewServer(host.ServerOptions{ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Pricer: table, ServiceTimeout: time.Minute})
+	if err != nil {
+		return fail(err)
+	}
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	done := make(chan struct{})
+	sctx, stop := context.WithCancel(ctx)
+	go func() { _ = srv.Serve(sctx, front); close(done) }()
+	closers = append(closers, func() { stop(); <-done })
+
+	for _, c := range []struct {
+		addr string
+		dst  *calculatorpb.CalculatorClient
+	}{{backend.Addr().String(), &r.direct}, {front.Addr().String(), &r.paid}} {
+		conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { _ = conn.Close() })
+		*c.dst = calculatorpb.NewCalculatorClient(conn)
+	}
+	return r, cleanup, nil
+}
+
+type result struct {
+	n       int
+	elapsed time.Duration
+	lats    []time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+func (r result) lat(p int) time.Duration {
+	if len(r.lats) == 0 {
+		return 0
+	}
+	return r.lats[min(len(r.lats)-1, len(r.lats)*p/100)]
+}
+func (r result) p(p int) string {
+	return fmt.Sprintf("%.3fms", float64(r.lat(p).Microseconds())/1000)
+}
+
+// load runs calls calls spread over workers goroutines; paid calls go
+// through tariffd, each worker on its own channel with pre-signed payments.
+func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, error) {
+	per := calls / workers
+	payments := make([][]metadata.MD, workers)
+	if paid {
+		head, err := r.sim.Head(ctx)
+		if err != nil {
+			return result{}, err
+		}
+		for w := range workers {
+			id, err := r.sim.Contracts.DepositAndOpenChannel(ctx, r.sim.Sender.Opts(), r.sim.Sender.Address, r.sim.Provider.Address,
+				r.group, big.NewInt(int64(per+1)*price), new(big.Int).SetUint64(head+1_000_000))
+			if err != nil {
+				return result{}, err
+			}
+			payer := paidcall.NewPayer(r.sim.Sender.Key, r.sim.Contracts.MPE, id, new(big.Int), new(big.Int))
+			for i := range per {
+				md, err := payer.Metadata(new(big.Int), big.NewInt(int64(i+1)*price))
+				if err != nil {
+					return result{}, err
+				}
+				payments[w] = append(payments[w], md)
+			}
+		}
+	}
+	client := r.direct
+	if paid {
+		client = r.paid
+	}
+	// Warm the connection and the channel caches outside the clock.
+	if _, err := r.direct.Add(ctx, &calculatorpb.Numbers{A: 1, B: 1}); err != nil {
+		return result{}, err
+	}
+	lats := make([][]time.Duration, workers)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lats[w] = make([]time.Duration, 0, per)
+			for i := range per {
+				cctx := ctx
+				if paid {
+					cctx = metadata.NewOutgoingContext(ctx, payments[w][i])
+				}
+				t0 := time.Now()
+				if _, err := client.Add(cctx, &calculatorpb.Numbers{A: 1, B: 2}); err != nil {
+					errs <- fmt.Errorf("worker %d call %d: %w", w, i, err)
+					return
+				}
+				lats[w] = append(lats[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	res := result{elapsed: time.Since(start)}
+	close(errs)
+	if err := <-errs; err != nil {
+		return res, err
+	}
+	for _, l := range lats {
+		res.lats = append(res.lats, l...)
+	}
+	slices.Sort(res.lats)
+	res.n = len(res.lats)
+	return res, nil
+}

@@ -1,0 +1,41 @@
+package localnet_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tariffd/tariff/examples/devnet/localnet"
+)
+
+// TestLocalNetworkEndToEnd runs the README's first command in process: the
+// chain serves JSON-RPC over loopback, tariffd reads an snet-daemon JSON
+// file, finds its org and service through the Registry and the metadata
+// endpoint, and a client pays for calls.
+func TestLocalNetworkEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet})
+	require.NoError(t, err)
+	defer n.Close()
+
+	var out bytes.Buffer
+	res, err := n.Demo(ctx, &out, 3)
+	require.NoError(t, err, out.String())
+	require.Equal(t, 6, res.Calls)
+	require.Equal(t, int64(3*(10+20)), res.Spent.Int64())
+	require.Equal(t, res.Spent, res.StateAmount, "tariffd stored every payment")
+	require.Zero(t, res.StateNonce.Sign())
+	require.Contains(t, out.String(), "mul(3, 2) = 6")
+
+	// The stored payment is what the provider claims: the contract accepts it.
+	select {
+	case err := <-n.Err():
+		t.Fatalf("a component failed: %v", err)
+	default:
+	}
+}

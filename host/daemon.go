@@ -1,0 +1,258 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdserver"
+	"github.com/tariffd/tariff/host/config"
+	"github.com/tariffd/tariff/host/metadata"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Daemon is a configured tariffd: storage open, chain connected, metadata
+// loaded and the port bound. Serve runs it.
+type Daemon struct {
+	cfg      config.Config
+	log      *slog.Logger
+	lis      net.Listener
+	server   *Server
+	chain    *escrow.Chain
+	channels *escrow.Channels
+	closers  []func() error
+}
+
+// New prepares a daemon from a validated configuration. Every failure says
+// what to fix; nothing keeps running when New returns an error.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Daemon{cfg: cfg, log: log}
+	if err := d.setup(ctx); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) setup(ctx context.Context) (err error) {
+	cfg, log := d.cfg, d.log
+	opts := ServerOptions{
+		ServiceEndpoint: cfg.Backend.Endpoint,
+		Echo:            !cfg.Backend.Passthrough,
+		ServiceTimeout:  cfg.Backend.Timeout,
+		MaxMessageBytes: cfg.MaxMessageSize,
+		Log:             log,
+	}
+	if cfg.Blockchain.Enabled {
+		if err := d.setupPayments(ctx, &opts); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("blockchain disabled: calls are forwarded without payment")
+	}
+	if d.server, err = NewServer(opts); err != nil {
+		return err
+	}
+	if d.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("listen on daemon_endpoint %q: %w", cfg.Listen, err)
+	}
+	return nil
+}
+
+func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
+	cfg := d.cfg
+	client, err := ethclient.DialContext(ctx, cfg.Blockchain.RPCEndpoint)
+	if err != nil {
+		return fmt.Errorf("ethereum endpoint %q: %w", cfg.Blockchain.RPCEndpoint, err)
+	}
+	d.closers = append(d.closers, func() error { client.Close(); return nil })
+	id, err := client.ChainID(ctx)
+	if err != nil {
+		return fmt.Errorf("ethereum endpoint %q does not answer: %w", cfg.Blockchain.RPCEndpoint, err)
+	}
+	d.log.Info("chain connected", "rpc", cfg.Blockchain.RPCEndpoint, "chain_id", id, "network", cfg.Blockchain.Network)
+	// Registry reads need no MPE address; the payment chain view is made
+	// once the service metadata names it.
+	loader := metadata.Loader{
+		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, Group: cfg.Group,
+		OrgFile: cfg.Metadata.OrgFile, ServiceFile: cfg.Metadata.ServiceFile,
+		Registry:        registry{escrow.NewChain(client, common.Address{}, escrow.ChainOptions{Logger: d.log}), cfg.Blockchain.RegistryAddress},
+		RegistryAddress: cfg.Blockchain.RegistryAddress,
+		Fetcher: &metadata.Fetcher{
+			IPFSEndpoint: cfg.Metadata.IPFSEndpoint, LighthouseEndpoint: cfg.Metadata.LighthouseEndpoint,
+			Timeout: cfg.Metadata.IPFSTimeout,
+		},
+	}
+	org, svc, err := loader.Load(ctx)
+	if err != nil {
+		return err
+	}
+	og, _ := org.Group(cfg.Group)
+	sg, _ := svc.Group(cfg.Group)
+	if t := svc.ServiceType; t != "" && t != "grpc" {
+		return fmt.Errorf("service_type %q of service %q: only grpc backends are supported so far", t, cfg.ServiceID)
+	}
+	opts.Encoding = svc.Encoding
+
+	kv, requestTimeout, err := d.openStorage(ctx, og)
+	if err != nil {
+		return err
+	}
+	d.chain = escrow.NewChain(client, svc.MPEAddress, escrow.ChainOptions{PollInterval: cfg.Blockchain.PollInterval, Logger: d.log})
+	keys := escrow.NewKeys(cfg.Blockchain.Network, cfg.OrganizationID, og.IDBase64(), svc.MPEAddress)
+	d.channels = escrow.NewChannels(escrow.NewStore(kv, keys, requestTimeout), d.chain, escrow.Group{
+		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
+	}, d.log)
+	opts.Channels, opts.Pricer = d.channels, sg.Pricing
+	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
+		"mpe", svc.MPEAddress, "payment_address", og.PaymentAddress, "pricing", sg.Pricing.Model())
+	return nil
+}
+
+// registry adapts the chain reader to the metadata loader.
+type registry struct {
+	chain   *escrow.Chain
+	address common.Address
+}
+
+func (r registry) OrgMetadataURI(ctx context.Context, orgID string) ([]byte, error) {
+	uri, err := r.chain.OrgMetadataURI(ctx, r.address, orgID)
+	if errors.Is(err, escrow.ErrNotRegistered) {
+		err = fmt.Errorf("%w: %w", metadata.ErrNotRegistered, err)
+	}
+	return uri, err
+}
+
+func (r registry) ServiceMetadataURI(ctx context.Context, orgID, serviceID string) ([]byte, error) {
+	uri, err := r.chain.ServiceMetadataURI(ctx, r.address, orgID, serviceID)
+	if errors.Is(err, escrow.ErrNotRegistered) {
+		err = fmt.Errorf("%w: %w", metadata.ErrNotRegistered, err)
+	}
+	return uri, err
+}
+
+// openStorage starts the embedded etcd or connects to the group's cluster.
+func (d *Daemon) openStorage(ctx context.Context, og *metadata.OrgGroup) (clientv3.KV, time.Duration, error) {
+	st := d.cfg.Storage
+	timeout := firstPositive(st.Client.RequestTimeout, og.Storage.RequestTimeout, escrow.DefaultRequestTimeout)
+	if e := st.Embedded; e != nil || st.Type == config.StorageMemory {
+		ec := etcdserver.Config{}
+		if e != nil {
+			ec = etcdserver.Config{
+				Name: e.ID, DataDir: e.DataDir,
+				ClientURL:      e.Scheme + "://" + net.JoinHostPort(e.Host, strconv.Itoa(e.ClientPort)),
+				PeerURL:        e.Scheme + "://" + net.JoinHostPort(e.Host, strconv.Itoa(e.PeerPort)),
+				InitialCluster: e.Cluster, ClusterToken: e.Token, StartupTimeout: e.StartupTimeout,
+				LogLevel: e.LogLevel, LogOutputs: e.LogOutputs,
+			}
+		} else {
+			// "memory" storage: an etcd that lives as long as the process.
+			dir, err := os.MkdirTemp("", "tariff-memory-")
+			if err != nil {
+				return nil, 0, err
+			}
+			d.closers = append(d.closers, func() error { return os.RemoveAll(dir) })
+			ports, err := etcdserver.FreePorts(2)
+			if err != nil {
+				return nil, 0, err
+			}
+			ec = etcdserver.Config{DataDir: dir, NoFsync: true, LogLevel: "error",
+				ClientURL: "http://127.0.0.1:" + strconv.Itoa(ports[0]), PeerURL: "http://127.0.0.1:" + strconv.Itoa(ports[1])}
+		}
+		srv, err := etcdserver.Start(ctx, ec)
+		if err != nil {
+			return nil, 0, err
+		}
+		d.closers = append(d.closers, srv.Close)
+		d.log.Info("embedded etcd started", "endpoints", srv.Endpoints(), "data_dir", ec.DataDir)
+		return srv.Client(), timeout, nil
+	}
+	endpoints := st.Client.Endpoints
+	if len(endpoints) == 0 {
+		endpoints = og.Storage.Endpoints
+	}
+	if len(endpoints) == 0 {
+		return nil, 0, errors.New("no etcd endpoints: set payment_channel_storage_client.endpoints, the org group's payment_channel_storage_client, or payment_channel_storage_server")
+	}
+	cc := clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          firstPositive(st.Client.ConnectionTimeout, og.Storage.ConnectionTimeout, 5*time.Second),
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		Logger:               nil,
+	}
+	if st.Client.CertFile != "" || st.Client.CAFile != "" {
+		tlsInfo := transport.TLSInfo{CertFile: st.Client.CertFile, KeyFile: st.Client.KeyFile, TrustedCAFile: st.Client.CAFile}
+		tc, err := tlsInfo.ClientConfig()
+		if err != nil {
+			return nil, 0, fmt.Errorf("etcd client TLS: %w", err)
+		}
+		cc.TLS = tc
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, 0, fmt.Errorf("etcd %v: %w", endpoints, err)
+	}
+	d.closers = append(d.closers, cli.Close)
+	sctx, cancel := context.WithTimeout(ctx, cc.DialTimeout)
+	defer cancel()
+	if _, err := cli.Status(sctx, endpoints[0]); err != nil {
+		return nil, 0, fmt.Errorf("etcd %s does not answer: %w", endpoints[0], err)
+	}
+	return cli, timeout, nil
+}
+
+func firstPositive(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Addr is the bound daemon address.
+func (d *Daemon) Addr() net.Addr { return d.lis.Addr() }
+
+// Channels is the payment processor (nil with blockchain disabled).
+func (d *Daemon) Channels() *escrow.Channels { return d.channels }
+
+// Chain is the chain view (nil with blockchain disabled).
+func (d *Daemon) Chain() *escrow.Chain { return d.chain }
+
+// Serve runs until ctx is done, then drains calls and closes everything.
+func (d *Daemon) Serve(ctx context.Context) error {
+	defer d.close()
+	if d.chain != nil {
+		if _, err := d.chain.RefreshHead(ctx); err != nil {
+			return fmt.Errorf("read chain head: %w", err)
+		}
+		go func() { _ = d.chain.Run(ctx) }()
+	}
+	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "service_endpoint", d.cfg.Backend.Endpoint)
+	return d.server.Serve(ctx, d.lis)
+}
+
+func (d *Daemon) close() {
+	if d.lis != nil {
+		_ = d.lis.Close()
+	}
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		if err := d.closers[i](); err != nil {
+			d.log.Warn("shutdown", "err", err)
+		}
+	}
+	d.closers = nil
+}
