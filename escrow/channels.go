@@ -83,12 +83,14 @@ type Receipt struct {
 	c        *Channels
 	key      string
 	rev      int64
-	prev     *ChannelData
-	prevRaw  []byte
-	Payer    common.Address // the channel sender, forwarded as snet-user-address
+	prev     *snapshot      // what a rollback restores
+	Sender   common.Address // the channel sender, forwarded as snet-user-address
 	Channel  *ChannelData   // the state as committed
 	Previous *big.Int       // the authorised amount before this payment
 }
+
+// Payer is the channel sender in EIP-55 form, as the service sees it.
+func (r *Receipt) Payer() string { return r.Sender.Hex() }
 
 // reason classifies a refusal by which data may have been stale.
 type reason int
@@ -164,22 +166,26 @@ func (c *Channels) Pay(ctx context.Context, p *EscrowPayment, price *big.Int) (*
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
 		}
-		fence, err := EncodeGob(merged)
-		if err != nil {
-			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+		// What to fence an ambiguous write with, and to roll back to: the
+		// stored value as it was, or the chain's state for a new record.
+		prev := snap
+		if prev.raw == nil {
+			fence, err := EncodeGob(merged)
+			if err != nil {
+				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+			}
+			prev = &snapshot{data: merged, raw: fence}
 		}
 		c.swaps.Add(1)
-		res, err := c.store.Swap(ctx, key, snap.rev, raw, fence)
+		res, err := c.store.Swap(ctx, key, snap.rev, raw, prev.raw)
 		if err != nil {
 			c.log.ErrorContext(ctx, "store payment", "channel", p.ChannelID, "err", err)
 			return nil, status.Error(codes.Internal, "unable to store new payment channel state")
 		}
 		if res.Swapped {
 			c.remember(key, &snapshot{data: &next, raw: raw, rev: res.Rev})
-			return &Receipt{
-				c: c, key: key, rev: res.Rev, prev: merged, prevRaw: fence,
-				Payer: next.Sender, Channel: &next, Previous: merged.AuthorizedAmount,
-			}, nil
+			return &Receipt{c: c, key: key, rev: res.Rev, prev: prev,
+				Sender: next.Sender, Channel: &next, Previous: merged.AuthorizedAmount}, nil
 		}
 		// Another call or replica changed the channel first: decide again on its value.
 		if snap, err = c.decode(res.Current, res.Rev); err != nil {
@@ -199,9 +205,9 @@ func (r *Receipt) Rollback(ctx context.Context) (bool, error) {
 	c := r.c
 	ctx = context.WithoutCancel(ctx) // the client may be gone; the refund must still happen
 	c.swaps.Add(1)
-	res, err := c.store.Swap(ctx, r.key, r.rev, r.prevRaw, r.prevRaw)
+	res, err := c.store.Swap(ctx, r.key, r.rev, r.prev.raw, r.prev.raw)
 	if err != nil {
-		return false, fmt.Errorf("roll back channel %s: %w", r.prev.ChannelID, err)
+		return false, fmt.Errorf("roll back channel %s: %w", r.Channel.ChannelID, err)
 	}
 	if !res.Swapped {
 		if snap, err := c.decode(res.Current, res.Rev); err == nil {
@@ -209,7 +215,7 @@ func (r *Receipt) Rollback(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
-	c.remember(r.key, &snapshot{data: r.prev, raw: r.prevRaw, rev: res.Rev})
+	c.remember(r.key, &snapshot{data: r.prev.data, raw: r.prev.raw, rev: res.Rev})
 	return true, nil
 }
 

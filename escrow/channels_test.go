@@ -163,7 +163,7 @@ func TestPaySequence(t *testing.T) {
 	for i := int64(1); i <= 3; i++ {
 		r, err := f.ch.Pay(ctx, payment(t, clientKey, 42, 0, i*10), price)
 		require.NoError(t, err)
-		require.Equal(t, crypto.PubkeyToAddress(clientKey.PublicKey), r.Payer)
+		require.Equal(t, crypto.PubkeyToAddress(clientKey.PublicKey), r.Sender)
 	}
 	got := f.stored(t, 42)
 	require.Equal(t, int64(30), got.AuthorizedAmount.Int64())

@@ -226,3 +226,34 @@ func FuzzDecodeChannelData(f *testing.F) {
 		}
 	})
 }
+
+// The pooled encoder must write exactly what a fresh encoder writes.
+func TestEncodeGobMatchesFreshEncoder(t *testing.T) {
+	values := []any{
+		&escrow.ChannelData{ChannelID: big.NewInt(42), Nonce: big.NewInt(3), FullAmount: big.NewInt(100000),
+			Expiration: big.NewInt(7100000), AuthorizedAmount: big.NewInt(12345), Signature: []byte{1, 2, 3}},
+		&escrow.ChannelData{ChannelID: big.NewInt(7), Nonce: new(big.Int), FullAmount: big.NewInt(1),
+			Expiration: big.NewInt(2), AuthorizedAmount: new(big.Int)},
+		&escrow.PrePaidData{Amount: big.NewInt(600)},
+		&escrow.FreeCallUserData{Address: "0xabc", FreeCallsMade: 2},
+	}
+	for range 3 {
+		for _, v := range values {
+			var fresh bytes.Buffer
+			require.NoError(t, gob.NewEncoder(&fresh).Encode(v))
+			got, err := escrow.EncodeGob(v)
+			require.NoError(t, err)
+			require.Equal(t, fresh.Bytes(), got, "%T", v)
+		}
+	}
+}
+
+func BenchmarkEncodeGobChannel(b *testing.B) {
+	v := &escrow.ChannelData{ChannelID: big.NewInt(42), Nonce: big.NewInt(3), FullAmount: big.NewInt(100000),
+		Expiration: big.NewInt(7100000), AuthorizedAmount: big.NewInt(12345), Signature: make([]byte, 65)}
+	for b.Loop() {
+		if _, err := escrow.EncodeGob(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

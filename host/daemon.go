@@ -27,6 +27,7 @@ type Daemon struct {
 	log      *slog.Logger
 	lis      net.Listener
 	server   *Server
+	env      *PaymentEnv
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	closers  []func() error
@@ -72,53 +73,98 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 }
 
 func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
-	cfg := d.cfg
+	env, err := OpenPayments(ctx, d.cfg, d.log, true)
+	if err != nil {
+		return err
+	}
+	d.closers = append(d.closers, env.Close)
+	d.env = env
+	cfg, svc, og, sg := d.cfg, env.Service, env.OrgGroup, env.ServiceGroup
+	if t := svc.ServiceType; t != "" && t != "grpc" {
+		return fmt.Errorf("service_type %q of service %q: only grpc backends are supported so far", t, cfg.ServiceID)
+	}
+	opts.Encoding = svc.Encoding
+	d.chain = escrow.NewChain(env.Client, svc.MPEAddress, escrow.ChainOptions{PollInterval: cfg.Blockchain.PollInterval, Logger: d.log})
+	d.channels = escrow.NewChannels(env.Store, d.chain, escrow.Group{
+		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
+	}, d.log)
+	opts.Channels, opts.Pricer = d.channels, sg.Pricing
+	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
+		"mpe", svc.MPEAddress.Hex(), "payment_address", og.PaymentAddress.Hex(), "pricing", sg.Pricing.Model())
+	return nil
+}
+
+// PaymentEnv is what the payment services of one group stand on: the chain
+// client, the org and service metadata of the group, and the store.
+type PaymentEnv struct {
+	Client       *ethclient.Client
+	Org          *metadata.Org
+	Service      *metadata.Service
+	OrgGroup     *metadata.OrgGroup
+	ServiceGroup *metadata.ServiceGroup
+	Store        *escrow.Store
+
+	closers []func() error
+}
+
+// OpenPayments connects to the chain, loads the metadata and opens the
+// payment storage. The daemon starts the embedded etcd (startEmbedded);
+// operator commands connect to the one the running daemon serves.
+func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, startEmbedded bool) (env *PaymentEnv, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	env = &PaymentEnv{}
+	defer func() {
+		if err != nil {
+			_ = env.Close()
+		}
+	}()
 	client, err := ethclient.DialContext(ctx, cfg.Blockchain.RPCEndpoint)
 	if err != nil {
-		return fmt.Errorf("ethereum endpoint %q: %w", cfg.Blockchain.RPCEndpoint, err)
+		return env, fmt.Errorf("ethereum endpoint %q: %w", cfg.Blockchain.RPCEndpoint, err)
 	}
-	d.closers = append(d.closers, func() error { client.Close(); return nil })
+	env.Client = client
+	env.closers = append(env.closers, func() error { client.Close(); return nil })
 	id, err := client.ChainID(ctx)
 	if err != nil {
-		return fmt.Errorf("ethereum endpoint %q does not answer: %w", cfg.Blockchain.RPCEndpoint, err)
+		return env, fmt.Errorf("ethereum endpoint %q does not answer: %w", cfg.Blockchain.RPCEndpoint, err)
 	}
-	d.log.Info("chain connected", "rpc", cfg.Blockchain.RPCEndpoint, "chain_id", id, "network", cfg.Blockchain.Network)
+	log.Info("chain connected", "rpc", cfg.Blockchain.RPCEndpoint, "chain_id", id, "network", cfg.Blockchain.Network)
 	// Registry reads need no MPE address; the payment chain view is made
 	// once the service metadata names it.
 	loader := metadata.Loader{
 		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, Group: cfg.Group,
 		OrgFile: cfg.Metadata.OrgFile, ServiceFile: cfg.Metadata.ServiceFile,
-		Registry:        registry{escrow.NewChain(client, common.Address{}, escrow.ChainOptions{Logger: d.log}), cfg.Blockchain.RegistryAddress},
+		Registry:        registry{escrow.NewChain(client, common.Address{}, escrow.ChainOptions{Logger: log}), cfg.Blockchain.RegistryAddress},
 		RegistryAddress: cfg.Blockchain.RegistryAddress,
 		Fetcher: &metadata.Fetcher{
 			IPFSEndpoint: cfg.Metadata.IPFSEndpoint, LighthouseEndpoint: cfg.Metadata.LighthouseEndpoint,
 			Timeout: cfg.Metadata.IPFSTimeout,
 		},
 	}
-	org, svc, err := loader.Load(ctx)
+	if env.Org, env.Service, err = loader.Load(ctx); err != nil {
+		return env, err
+	}
+	env.OrgGroup, _ = env.Org.Group(cfg.Group)
+	env.ServiceGroup, _ = env.Service.Group(cfg.Group)
+	kv, requestTimeout, err := env.openStorage(ctx, cfg, log, startEmbedded)
 	if err != nil {
-		return err
+		return env, err
 	}
-	og, _ := org.Group(cfg.Group)
-	sg, _ := svc.Group(cfg.Group)
-	if t := svc.ServiceType; t != "" && t != "grpc" {
-		return fmt.Errorf("service_type %q of service %q: only grpc backends are supported so far", t, cfg.ServiceID)
-	}
-	opts.Encoding = svc.Encoding
+	keys := escrow.NewKeys(cfg.Blockchain.Network, cfg.OrganizationID, env.OrgGroup.IDBase64(), env.Service.MPEAddress)
+	env.Store = escrow.NewStore(kv, keys, requestTimeout)
+	return env, nil
+}
 
-	kv, requestTimeout, err := d.openStorage(ctx, og)
-	if err != nil {
-		return err
+// Close releases what OpenPayments opened, the embedded etcd included.
+func (e *PaymentEnv) Close() error {
+	var errs []error
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		errs = append(errs, e.closers[i]())
 	}
-	d.chain = escrow.NewChain(client, svc.MPEAddress, escrow.ChainOptions{PollInterval: cfg.Blockchain.PollInterval, Logger: d.log})
-	keys := escrow.NewKeys(cfg.Blockchain.Network, cfg.OrganizationID, og.IDBase64(), svc.MPEAddress)
-	d.channels = escrow.NewChannels(escrow.NewStore(kv, keys, requestTimeout), d.chain, escrow.Group{
-		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
-	}, d.log)
-	opts.Channels, opts.Pricer = d.channels, sg.Pricing
-	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
-		"mpe", svc.MPEAddress, "payment_address", og.PaymentAddress, "pricing", sg.Pricing.Model())
-	return nil
+	e.closers = nil
+	return errors.Join(errs...)
 }
 
 // registry adapts the chain reader to the metadata loader.
@@ -144,10 +190,14 @@ func (r registry) ServiceMetadataURI(ctx context.Context, orgID, serviceID strin
 }
 
 // openStorage starts the embedded etcd or connects to the group's cluster.
-func (d *Daemon) openStorage(ctx context.Context, og *metadata.OrgGroup) (clientv3.KV, time.Duration, error) {
-	st := d.cfg.Storage
+func (env *PaymentEnv) openStorage(ctx context.Context, cfg config.Config, log *slog.Logger, startEmbedded bool) (clientv3.KV, time.Duration, error) {
+	st, og := cfg.Storage, env.OrgGroup
 	timeout := firstPositive(st.Client.RequestTimeout, og.Storage.RequestTimeout, escrow.DefaultRequestTimeout)
-	if e := st.Embedded; e != nil || st.Type == config.StorageMemory {
+	endpoints := st.Client.Endpoints
+	if e := st.Embedded; e != nil && !startEmbedded {
+		// The running daemon serves it; connect like any other client.
+		endpoints = []string{e.Scheme + "://" + net.JoinHostPort(e.Host, strconv.Itoa(e.ClientPort))}
+	} else if e != nil || st.Type == config.StorageMemory {
 		ec := etcdserver.Config{}
 		if e != nil {
 			ec = etcdserver.Config{
@@ -163,7 +213,7 @@ func (d *Daemon) openStorage(ctx context.Context, og *metadata.OrgGroup) (client
 			if err != nil {
 				return nil, 0, err
 			}
-			d.closers = append(d.closers, func() error { return os.RemoveAll(dir) })
+			env.closers = append(env.closers, func() error { return os.RemoveAll(dir) })
 			ports, err := etcdserver.FreePorts(2)
 			if err != nil {
 				return nil, 0, err
@@ -175,11 +225,10 @@ func (d *Daemon) openStorage(ctx context.Context, og *metadata.OrgGroup) (client
 		if err != nil {
 			return nil, 0, err
 		}
-		d.closers = append(d.closers, srv.Close)
-		d.log.Info("embedded etcd started", "endpoints", srv.Endpoints(), "data_dir", ec.DataDir)
+		env.closers = append(env.closers, srv.Close)
+		log.Info("embedded etcd started", "endpoints", srv.Endpoints(), "data_dir", ec.DataDir)
 		return srv.Client(), timeout, nil
 	}
-	endpoints := st.Client.Endpoints
 	if len(endpoints) == 0 {
 		endpoints = og.Storage.Endpoints
 	}
@@ -205,7 +254,7 @@ func (d *Daemon) openStorage(ctx context.Context, og *metadata.OrgGroup) (client
 	if err != nil {
 		return nil, 0, fmt.Errorf("etcd %v: %w", endpoints, err)
 	}
-	d.closers = append(d.closers, cli.Close)
+	env.closers = append(env.closers, cli.Close)
 	sctx, cancel := context.WithTimeout(ctx, cc.DialTimeout)
 	defer cancel()
 	if _, err := cli.Status(sctx, endpoints[0]); err != nil {

@@ -21,17 +21,25 @@ type Pricer interface {
 	Price(method string) (*big.Int, error)
 }
 
-// payer commits escrow payments; *escrow.Channels implements it.
-type payer interface {
-	Pay(ctx context.Context, p *escrow.EscrowPayment, price *big.Int) (*escrow.Receipt, error)
+// Charge is a payment committed before the call is forwarded. Payment
+// kinds (escrow, free call, prepaid) implement it in package escrow.
+type Charge interface {
+	// Payer is forwarded to the service as snet-user-address.
+	Payer() string
+	// Rollback undoes the charge after the service failed; it reports
+	// whether it did (a later charge may make undoing unsafe).
+	Rollback(ctx context.Context) (bool, error)
 }
 
+// PaymentHandler takes one kind of payment for a call to method.
+type PaymentHandler func(ctx context.Context, method string, md metadata.MD) (Charge, error)
+
 // pipeline is the path of every call to the AI service: read the first
-// message, take the payment, forward, and roll the payment back if the
-// service fails.
+// message, take the payment, forward, and undo the payment if the service
+// fails.
 type pipeline struct {
-	pricer   Pricer
-	payments payer // nil: payments disabled (blockchain_enabled=false)
+	// handlers by snet-payment-type; nil: payments disabled (blockchain_enabled=false)
+	handlers map[string]PaymentHandler
 	backend  backend
 	timeout  time.Duration // applied when the client set no deadline
 	log      *slog.Logger
@@ -54,17 +62,16 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	in, _ := metadata.FromIncomingContext(ctx)
 	md := in.Copy()
 
-	var receipt *escrow.Receipt
-	if p.payments != nil {
+	var charge Charge
+	if p.handlers != nil {
 		var err error
-		receipt, err = p.pay(ctx, method, in)
-		if err != nil {
+		if charge, err = p.pay(ctx, method, in); err != nil {
 			return err
 		}
 		// The payer as the service should see it; any client value is overwritten.
-		md.Set(escrow.HeaderUserAddress, receipt.Payer.Hex())
+		md.Set(escrow.HeaderUserAddress, charge.Payer())
+		md.Set(escrow.HeaderDaemonDebug, escrow.DaemonDebugStreamIntercept)
 	}
-	md.Set("snet-daemon-debug", "streamIntercept")
 
 	fctx := metadata.NewOutgoingContext(ctx, md)
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
@@ -73,34 +80,40 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 		defer cancel()
 	}
 	err := p.backend.forward(fctx, method, first, ss)
-	if err != nil && receipt != nil {
-		rolled, rerr := receipt.Rollback(ctx)
+	if err != nil && charge != nil {
+		rolled, rerr := charge.Rollback(ctx)
 		if rerr != nil {
-			p.log.ErrorContext(ctx, "roll back payment after service error", "method", method, "err", rerr)
+			p.log.ErrorContext(ctx, "undo payment after service error", "method", method, "payer", charge.Payer(), "err", rerr)
 		} else if !rolled {
-			p.log.WarnContext(ctx, "payment kept after service error: channel moved on", "method", method, "channel", receipt.Channel.ChannelID)
+			p.log.WarnContext(ctx, "payment kept after service error: a later payment moved the state on", "method", method, "payer", charge.Payer())
 		}
 	}
 	return err
 }
 
-func (p *pipeline) pay(ctx context.Context, method string, md metadata.MD) (*escrow.Receipt, error) {
+func (p *pipeline) pay(ctx context.Context, method string, md metadata.MD) (Charge, error) {
 	typ, err := escrow.PaymentType(md)
 	if err != nil {
 		return nil, err
 	}
-	switch typ {
-	case escrow.PaymentTypeEscrow:
-	case escrow.PaymentTypeFreeCall, escrow.PaymentTypePrepaid, escrow.PaymentTypeTrain:
-		return nil, status.Errorf(codes.Unimplemented, "payment type %q is not supported yet", typ)
+	h, ok := p.handlers[typ]
+	if !ok {
+		return nil, status.Errorf(codes.Unimplemented, "payment type %q is not enabled on this daemon", typ)
 	}
-	pm, err := escrow.ParseEscrowPayment(md)
-	if err != nil {
-		return nil, err
+	return h(ctx, method, md)
+}
+
+// EscrowHandler takes pay-per-call escrow payments at the prices of pricer.
+func EscrowHandler(channels *escrow.Channels, pricer Pricer) PaymentHandler {
+	return func(ctx context.Context, method string, md metadata.MD) (Charge, error) {
+		pm, err := escrow.ParseEscrowPayment(md)
+		if err != nil {
+			return nil, err
+		}
+		price, err := pricer.Price(method)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+		}
+		return channels.Pay(ctx, pm, price)
 	}
-	price, err := p.pricer.Price(method)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "internal error: %v", err)
-	}
-	return p.payments.Pay(ctx, pm, price)
 }

@@ -30,7 +30,13 @@ type ServerOptions struct {
 	Channels *escrow.Channels
 	// Pricer prices calls; required with Channels.
 	Pricer Pricer
-	Log    *slog.Logger
+	// Payments adds handlers for other payment types (free-call,
+	// prepaid-call), keyed by snet-payment-type.
+	Payments map[string]PaymentHandler
+	// Register adds the daemon's own gRPC services (beside
+	// PaymentChannelStateService, which comes with Channels).
+	Register func(*grpc.Server)
+	Log      *slog.Logger
 }
 
 // Server is one port that serves the daemon's services and proxies every
@@ -57,9 +63,12 @@ func NewServer(o ServerOptions) (*Server, error) {
 		}
 		b = gb
 	}
-	p := &pipeline{pricer: o.Pricer, backend: b, timeout: o.ServiceTimeout, log: o.Log}
+	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log}
 	if o.Channels != nil {
-		p.payments = o.Channels
+		p.handlers = map[string]PaymentHandler{escrow.PaymentTypeEscrow: EscrowHandler(o.Channels, o.Pricer)}
+		for typ, h := range o.Payments {
+			p.handlers[typ] = h
+		}
 	}
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(newRawCodec()),
@@ -71,6 +80,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 	gs := grpc.NewServer(opts...)
 	if o.Channels != nil {
 		escrowpb.RegisterPaymentChannelStateServiceServer(gs, escrow.NewStateService(o.Channels))
+	}
+	if o.Register != nil {
+		o.Register(gs)
 	}
 	return &Server{grpc: gs, backend: b, log: o.Log}, nil
 }

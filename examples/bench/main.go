@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ func main() {
 	calls := flag.Int("calls", 2000, "paid calls per worker count and path")
 	workersFlag := flag.String("workers", "1,16", "comma-separated worker counts")
 	noFsync := flag.Bool("nofsync", false, "run etcd without fsync (unsafe; shows what the disk costs)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the paid runs to this file")
 	flag.Parse()
 	var workers []int
 	for _, w := range strings.Split(*workersFlag, ",") {
@@ -55,8 +57,19 @@ func main() {
 		}
 		workers = append(workers, n)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*calls, workers, *noFsync); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
