@@ -27,19 +27,27 @@ type Daemon struct {
 	log      *slog.Logger
 	lis      net.Listener
 	server   *Server
+	version  string
 	env      *PaymentEnv
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	closers  []func() error
 }
 
+// Options are the parts of a daemon that do not come from its configuration.
+type Options struct {
+	Log     *slog.Logger
+	Version string // reported by /heartbeat
+}
+
 // New prepares a daemon from a validated configuration. Every failure says
 // what to fix; nothing keeps running when New returns an error.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Daemon, error) {
+func New(ctx context.Context, cfg config.Config, o Options) (*Daemon, error) {
+	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log}
+	d := &Daemon{cfg: cfg, log: log, version: o.Version}
 	if err := d.setup(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -63,6 +71,17 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	} else {
 		log.Warn("blockchain disabled: calls are forwarded without payment")
 	}
+	hb := &Heartbeat{
+		ServiceID: cfg.ServiceID, Network: cfg.Blockchain.Network, BlockchainEnabled: cfg.Blockchain.Enabled,
+		Version: d.version, Encoding: opts.Encoding,
+		Probe: Probe(cfg.Heartbeat.Type, cfg.Heartbeat.Endpoint, cfg.Backend.Endpoint, cfg.ServiceID),
+	}
+	group := ""
+	if d.env != nil {
+		group = d.env.OrgGroup.IDBase64()
+	}
+	hb.DaemonID = DaemonID(cfg.OrganizationID, cfg.ServiceID, group, cfg.Blockchain.RegistryAddress.Hex())
+	opts.Heartbeat = hb
 	if d.server, err = NewServer(opts); err != nil {
 		return err
 	}

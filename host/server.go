@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
+
+	"github.com/soheilhy/cmux"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tariffd/tariff/escrow"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
@@ -36,13 +40,17 @@ type ServerOptions struct {
 	// Register adds the daemon's own gRPC services (beside
 	// PaymentChannelStateService, which comes with Channels).
 	Register func(*grpc.Server)
-	Log      *slog.Logger
+	// Heartbeat answers /heartbeat, /encoding and grpc.health.v1; nil
+	// reports the daemon as serving with no service probe.
+	Heartbeat *Heartbeat
+	Log       *slog.Logger
 }
 
 // Server is one port that serves the daemon's services and proxies every
 // other method to the AI service after payment.
 type Server struct {
 	grpc    *grpc.Server
+	http    *http.Server // HTTP/1 on the same port: /heartbeat, /encoding
 	backend backend
 	log     *slog.Logger
 }
@@ -84,20 +92,36 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.Register != nil {
 		o.Register(gs)
 	}
-	return &Server{grpc: gs, backend: b, log: o.Log}, nil
+	hb := o.Heartbeat
+	if hb == nil {
+		hb = &Heartbeat{Encoding: o.Encoding}
+	}
+	healthpb.RegisterHealthServer(gs, health{hb: hb})
+	return &Server{grpc: gs, http: &http.Server{Handler: hb, ReadHeaderTimeout: 10 * time.Second}, backend: b, log: o.Log}, nil
 }
 
 // Serve serves on lis until ctx is done, then stops gracefully: in-flight
 // calls finish (and commit or roll back their payments) before it returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.grpc.Serve(lis) }()
+	// One port, as upstream: gRPC (HTTP/2 with a grpc content type) goes to
+	// the gRPC server, HTTP/1 to the heartbeat handler.
+	m := cmux.New(lis)
+	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc"))
+	httpL := m.Match(cmux.HTTP1Fast())
+	errc := make(chan error, 3)
+	go func() { errc <- s.grpc.Serve(grpcL) }()
+	go func() { errc <- s.http.Serve(httpL) }()
+	go func() { errc <- m.Serve() }()
 	select {
 	case err := <-errc:
+		s.grpc.Stop()
+		_ = s.http.Close()
+		_ = lis.Close()
 		_ = s.backend.Close()
 		return fmt.Errorf("serve %s: %w", lis.Addr(), err)
 	case <-ctx.Done():
 	}
+	_ = s.http.Close()
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -109,6 +133,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		s.log.Warn("calls still running after 10s; stopping them")
 		s.grpc.Stop()
 	}
-	<-errc
+	m.Close()
+	_ = lis.Close()
 	return s.backend.Close()
 }

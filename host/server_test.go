@@ -35,6 +35,8 @@ type env struct {
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	id       *big.Int
+	backend  string // the Calculator's own address
+	addr     string // tariffd's address
 }
 
 var testGroup = func() [32]byte {
@@ -43,14 +45,14 @@ var testGroup = func() [32]byte {
 	return g
 }()
 
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	return lis
 }
 
-func newEnv(t *testing.T, price int64) *env {
+func newEnv(t testing.TB, price int64) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -93,10 +95,12 @@ func newEnv(t *testing.T, price int64) *env {
 		chain:    chain,
 		channels: channels,
 		id:       id,
+		backend:  backend.Addr().String(),
+		addr:     front.Addr().String(),
 	}
 }
 
-func (e *env) pay(t *testing.T) context.Context {
+func (e *env) pay(t testing.TB) context.Context {
 	t.Helper()
 	ctx, err := e.payer.Pay(context.Background(), e.price)
 	require.NoError(t, err)

@@ -86,7 +86,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := host.New(ctx, cfg, log)
+	d, err := host.New(ctx, cfg, host.Options{Log: log, Version: version})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -215,7 +215,7 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if dlog == nil {
 		dlog = o.Log.With("component", "tariffd")
 	}
-	d, err := host.New(ctx, cfg, dlog)
+	d, err := host.New(ctx, cfg, host.Options{Log: dlog, Version: "devnet"})
 	if err != nil {
 		return nil, fmt.Errorf("tariffd: %w", err)
 	}
