@@ -65,6 +65,9 @@ type Network struct {
 	ConfigPath string // the snetd.config.json tariffd runs on
 	DaemonAddr string
 	IPFSURL    string
+	// EtcdEndpoint is the embedded etcd's client URL: replicas of the
+	// payment group share state through it.
+	EtcdEndpoint string
 
 	stop func()
 	wg   sync.WaitGroup
@@ -115,6 +118,7 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	copy(n.GroupID[:], crypto.Keccak256([]byte("tariff example group")))
 	groupB64 := base64.StdEncoding.EncodeToString(n.GroupID[:])
 	etcdClient := "http://" + loopback(o.EtcdPorts[0])
+	n.EtcdEndpoint = etcdClient
 	ipfs := newContentStore()
 	orgURI := ipfs.add(mustJSON(map[string]any{
 		"org_name": "Example Org", "org_id": OrgID,
