@@ -281,6 +281,25 @@ func (c *Chain) Head(ctx context.Context) (uint64, error) {
 	return c.RefreshHead(ctx)
 }
 
+// HeadAtLeast returns the head, reading it again when the cached one is
+// below block and older than a tenth of the poll interval: a client that
+// signed a block the cache has not seen yet is not refused for it, and a
+// flood of far-future block numbers costs at most ten head reads per
+// interval.
+func (c *Chain) HeadAtLeast(ctx context.Context, block uint64) (uint64, error) {
+	head, err := c.Head(ctx)
+	if err != nil || head >= block {
+		return head, err
+	}
+	c.mu.Lock()
+	fresh := time.Since(c.headAt) < c.opts.PollInterval/10
+	c.mu.Unlock()
+	if fresh {
+		return head, nil
+	}
+	return c.RefreshHead(ctx)
+}
+
 // RefreshHead reads the head from the node and, when it moved, applies the
 // MPE events of the new blocks to the cache before publishing it.
 // Concurrent callers share one read.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -105,6 +106,8 @@ func openChannel(nonce, value, expiration int64) escrow.ChainChannel {
 	}
 }
 
+var fixtureRuns atomic.Int64
+
 type fixture struct {
 	chain *fakeChain
 	store *escrow.Store
@@ -119,8 +122,9 @@ func newFixture(t *testing.T, kv clientv3.KV) *fixture {
 	}
 	chain := newFakeChain()
 	chain.set(42, openChannel(0, 100000, 7100000))
-	// A key root per test keeps tests independent on the shared etcd.
-	store := escrow.NewStore(kv, escrow.NewKeys(strings.ReplaceAll(t.Name(), "/", "_"), "snet", testGroupB64, testMPE), 0)
+	// A key root per test run keeps tests independent on the shared etcd (also with -count).
+	root := fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), fixtureRuns.Add(1))
+	store := escrow.NewStore(kv, escrow.NewKeys(root, "snet", testGroupB64, testMPE), 0)
 	return &fixture{chain: chain, store: store, kv: kv, ch: newChannels(store, chain)}
 }
 

@@ -105,12 +105,11 @@ func (c *Channels) Load(ctx context.Context, id *big.Int) (*ChannelData, error) 
 
 // checkBlock accepts a signed block number within blockWindow of the head.
 func (c *Channels) checkBlock(ctx context.Context, block uint64) error {
-	head, err := c.chain.Head(ctx)
+	ok, err := checkBlockWindow(ctx, c.chain, block)
 	if err != nil {
 		return fmt.Errorf("cannot determine current block: %w", err)
 	}
-	d := int64(head) - int64(block)
-	if d > blockWindow || d < -blockWindow {
+	if !ok {
 		return errors.New("authentication failed as the signature passed has expired")
 	}
 	return nil

@@ -2,22 +2,29 @@ package host
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/escrow/etcdserver"
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
+	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	grpcmd "google.golang.org/grpc/metadata"
 )
 
 // Daemon is a configured tariffd: storage open, chain connected, metadata
@@ -108,9 +115,52 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
 	}, d.log)
 	opts.Channels, opts.Pricer = d.channels, sg.Pricing
+
+	freeCalls, err := d.freeCalls()
+	if err != nil {
+		return err
+	}
+	opts.Payments = map[string]PaymentHandler{
+		escrow.PaymentTypeFreeCall: func(ctx context.Context, _ string, md grpcmd.MD) (Charge, error) {
+			r, err := freeCalls.Pay(ctx, md)
+			if err != nil {
+				return nil, err // never a nil *FreeCallReceipt inside a non-nil Charge
+			}
+			return r, nil
+		},
+	}
+	control := escrow.NewControlService(d.channels)
+	freeCallState := escrow.NewFreeCallStateService(freeCalls)
+	opts.Register = func(s *grpc.Server) {
+		escrowpb.RegisterProviderControlServiceServer(s, control)
+		escrowpb.RegisterFreeCallStateServiceServer(s, freeCallState)
+	}
 	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
 		"mpe", svc.MPEAddress.Hex(), "payment_address", og.PaymentAddress.Hex(), "pricing", sg.Pricing.Model())
 	return nil
+}
+
+// freeCalls builds the free-call rules from config and metadata.
+func (d *Daemon) freeCalls() (*escrow.FreeCalls, error) {
+	cfg, env := d.cfg, d.env
+	var key *ecdsa.PrivateKey
+	if hexKey := strings.TrimPrefix(cfg.FreeCalls.SignerPrivateKey.Reveal(), "0x"); hexKey != "" {
+		var err error
+		if key, err = crypto.HexToECDSA(hexKey); err != nil {
+			return nil, fmt.Errorf("private_key_for_free_calls: %w", err)
+		}
+	}
+	var allowed []common.Address
+	if cfg.Access.AllowedUsersOnly {
+		allowed = cfg.Access.AllowedUsers
+	}
+	return escrow.NewFreeCalls(escrow.FreeCallOptions{
+		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, GroupName: cfg.Group, GroupIDBase64: env.OrgGroup.IDBase64(),
+		SigningKey: key, SignerAddress: env.ServiceGroup.FreeCallSigner, MetadataFreeCalls: env.ServiceGroup.FreeCalls,
+		PerAddress: cfg.FreeCalls.PerAddress, TrustedSigners: cfg.FreeCalls.TrustedSigners, AllowedUsers: allowed,
+		MinBalance: cfg.FreeCalls.MinBalance, Token: cfg.Blockchain.TokenAddress, Balances: d.chain,
+		Head: d.chain, Store: env.Store, Logger: d.log,
+	})
 }
 
 // PaymentEnv is what the payment services of one group stand on: the chain
@@ -259,7 +309,8 @@ func (env *PaymentEnv) openStorage(ctx context.Context, cfg config.Config, log *
 		DialTimeout:          firstPositive(st.Client.ConnectionTimeout, og.Storage.ConnectionTimeout, 5*time.Second),
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 3 * time.Second,
-		Logger:               nil,
+		// Its own zap log would interleave JSON with ours; failures reach us as errors.
+		Logger: zap.NewNop(),
 	}
 	if st.Client.CertFile != "" || st.Client.CAFile != "" {
 		tlsInfo := transport.TLSInfo{CertFile: st.Client.CertFile, KeyFile: st.Client.KeyFile, TrustedCAFile: st.Client.CAFile}

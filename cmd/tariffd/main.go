@@ -2,6 +2,9 @@
 // a drop-in replacement for snet-daemon.
 //
 //	tariffd [serve] [--config FILE]...   run the daemon (default: snetd.config.json)
+//	tariffd channels | claims | freecalls list | freecalls reset --address A [--user-id U]
+//	                                    inspect or repair the payment state (ops.go)
+//	tariffd keygen                      create a secp256k1 key
 //	tariffd version                     print the version
 package main
 
@@ -37,9 +40,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(args, stderr)
+	case "channels":
+		return channelsCmd(args, stdout, stderr)
+	case "claims":
+		return claimsCmd(args, stdout, stderr)
+	case "freecalls", "freecall": // "freecall": upstream's name
+		return freeCallsCmd(args, stdout, stderr)
+	case "list": // upstream's "list channels", "list claims"
+		return listCmd(args, stdout, stderr)
+	case "keygen", "generate-key": // "generate-key": upstream's name
+		return keygenCmd(args, stdout, stderr)
+	case "channel", "unlock": // upstream's "channel --unlock": there are no locks
+		return unlockCmd(stdout)
 	case "version":
-		fmt.Fprintln(stdout, versionString())
-		return 0
+		return versionCmd(args, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return 0
@@ -54,7 +68,22 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   tariffd [serve] [--config FILE]...  run the daemon; several --config files merge in order
                                       (snetd.config.json, *.json or *.hcl; default snetd.config.json)
-  tariffd version                     print the version
+  tariffd channels [--config FILE]... [--json]
+                                      list the stored channels: nonce, signed (unclaimed)
+                                      and full amounts in cogs, expiration, parties
+  tariffd claims [--config FILE]... [--json]
+                                      list the claims in progress
+  tariffd freecalls list [--config FILE]... [--json]
+                                      list the free-call counters
+  tariffd freecalls reset --address ADDR [--user-id USER] [--config FILE]... [--json]
+                                      set a free-call counter to 0 (ADDR exactly as the client sends it)
+  tariffd keygen [--json]             create a secp256k1 key: private key hex and address
+  tariffd version [--json]            print the version
+
+The operator commands connect to the storage of the running daemon (its embedded
+etcd or the external cluster). There is no unlock command: tariffd takes no locks.
+Upstream's names (list channels, list claims, freecall, generate-key) also work.
+Exit status: 0 done, 1 failed, 2 wrong usage.
 `)
 }
 

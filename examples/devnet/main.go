@@ -69,6 +69,14 @@ demo client:
 	if _, err := n.Demo(ctx, os.Stdout, rounds); err != nil {
 		return err
 	}
+	fmt.Println("\nprovider (treasurer):")
+	if _, err := n.Claim(ctx, os.Stdout); err != nil {
+		return err
+	}
+	fmt.Println("\nfree call:")
+	if _, err := n.FreeCall(ctx, os.Stdout); err != nil {
+		return err
+	}
 	if exit {
 		return nil
 	}

@@ -2,9 +2,15 @@ package localnet
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
+
+	"github.com/tariffd/tariff/escrow"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/tariffd/tariff/escrow/paidcall"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
@@ -80,4 +86,31 @@ func (n *Network) Demo(ctx context.Context, out io.Writer, rounds int) (*DemoRes
 	fmt.Fprintf(out, "tariffd reports channel %s: nonce %s, signed amount %s cogs (the provider can claim it)\n",
 		id, res.StateNonce, res.StateAmount)
 	return res, nil
+}
+
+func (n *Network) calc(conn *grpc.ClientConn) calculatorpb.CalculatorClient {
+	return calculatorpb.NewCalculatorClient(conn)
+}
+
+func calcArgs(a, b float32) *calculatorpb.Numbers { return &calculatorpb.Numbers{A: a, B: b} }
+
+func withMD(ctx context.Context, md metadata.MD) context.Context {
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+func (n *Network) groupB64() string { return base64.StdEncoding.EncodeToString(n.GroupID[:]) }
+
+// freeCallMetadata is what a client sends with a free call (v6 protocol).
+func freeCallMetadata(key *ecdsa.PrivateKey, address string, block uint64, token []byte, groupB64 string) (metadata.MD, error) {
+	sig, err := escrow.Sign(escrow.FreeCallMessage(address, "", OrgID, ServiceID, groupB64, block, token), key)
+	if err != nil {
+		return nil, err
+	}
+	return metadata.Pairs(
+		escrow.HeaderPaymentType, escrow.PaymentTypeFreeCall,
+		escrow.HeaderFreeCallUserAddress, address,
+		escrow.HeaderCurrentBlockNumber, strconv.FormatUint(block, 10),
+		escrow.HeaderFreeCallAuthToken, string(token),
+		escrow.HeaderChannelSignature, string(sig),
+	), nil
 }

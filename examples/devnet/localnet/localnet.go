@@ -45,6 +45,12 @@ var Prices = map[string]int64{
 	"sum_stream": 30, "count": 30, "echo_stream": 30,
 }
 
+// FreeCalls is the number of free calls each user gets (service metadata).
+const FreeCalls = 3
+
+// freeCallKey signs free-call tokens (the daemon's private_key_for_free_calls).
+var freeCallKey, _ = crypto.ToECDSA(crypto.Keccak256([]byte("tariff example free-call signer")))
+
 // Options place the network's listeners. Zero ports pick free ones.
 type Options struct {
 	Dir          string // working directory: snetd.config.json, etcd data
@@ -143,7 +149,9 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 		"mpe_address": c.MPE.Hex(),
 		"groups": []any{map[string]any{
 			"group_name": GroupName, "group_id": groupB64,
-			"endpoints": []string{"http://" + loopback(o.DaemonPort)},
+			"endpoints":                []string{"http://" + loopback(o.DaemonPort)},
+			"free_calls":               FreeCalls,
+			"free_call_signer_address": crypto.PubkeyToAddress(freeCallKey.PublicKey).Hex(),
 			"pricing": []any{map[string]any{
 				"price_model": "fixed_price_per_method", "package_name": "example_service", "default": true,
 				"details": []any{map[string]any{"service_name": "Calculator", "method_pricing": methods}},
@@ -203,7 +211,9 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 			"data_dir": filepath.Join(o.Dir, "etcd"), "log_level": "warn",
 			"log_outputs": []string{filepath.Join(o.Dir, "etcd-server.log")},
 		},
-		"log": map[string]any{"level": "info"},
+		"private_key_for_free_calls": hex.EncodeToString(crypto.FromECDSA(freeCallKey)),
+		"min_balance_for_free_call":  0, // the local token is not the FET/ASI token free calls check
+		"log":                        map[string]any{"level": "info"},
 	}
 	if err := os.WriteFile(n.ConfigPath, mustJSON(snetd), 0o644); err != nil {
 		return nil, err

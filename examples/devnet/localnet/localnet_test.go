@@ -33,6 +33,17 @@ func TestLocalNetworkEndToEnd(t *testing.T) {
 	require.Contains(t, out.String(), "mul(3, 2) = 6")
 
 	// The stored payment is what the provider claims: the contract accepts it.
+	claimed, err := n.Claim(ctx, &out)
+	require.NoError(t, err, out.String())
+	require.Equal(t, res.Spent, claimed)
+	ch, err := n.Sim.Contracts.Channel(ctx, res.ChannelID)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), ch.Nonce.Int64(), "the claim moved the channel to the next nonce")
+
+	left, err := n.FreeCall(ctx, &out)
+	require.NoError(t, err, out.String())
+	require.Equal(t, uint64(localnet.FreeCalls-1), left)
+
 	select {
 	case err := <-n.Err():
 		t.Fatalf("a component failed: %v", err)
