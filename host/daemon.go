@@ -24,7 +24,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	grpcmd "google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Daemon is a configured tariffd: storage open, chain connected, metadata
@@ -120,20 +122,43 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	if err != nil {
 		return err
 	}
+	prepaid, err := escrow.NewPrepaid(escrow.PrepaidOptions{
+		Secret: []byte(cfg.Tokens.SecretKey.Reveal()), TokenExpiry: cfg.Tokens.Expiry,
+		OrgID: cfg.OrganizationID, GroupID: og.IDBase64(), Store: env.Store, Channels: d.channels, Log: d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("token_secret_key: %w", err)
+	}
+	pricer := sg.Pricing
+	// Each handler returns nil, err on failure: a nil receipt inside a
+	// non-nil Charge would look like a payment.
 	opts.Payments = map[string]PaymentHandler{
 		escrow.PaymentTypeFreeCall: func(ctx context.Context, _ string, md grpcmd.MD) (Charge, error) {
 			r, err := freeCalls.Pay(ctx, md)
 			if err != nil {
-				return nil, err // never a nil *FreeCallReceipt inside a non-nil Charge
+				return nil, err
+			}
+			return r, nil
+		},
+		escrow.PaymentTypePrepaid: func(ctx context.Context, method string, md grpcmd.MD) (Charge, error) {
+			price, err := pricer.Price(method)
+			if err != nil {
+				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+			}
+			r, err := prepaid.Pay(ctx, method, md, price)
+			if err != nil {
+				return nil, err
 			}
 			return r, nil
 		},
 	}
 	control := escrow.NewControlService(d.channels)
 	freeCallState := escrow.NewFreeCallStateService(freeCalls)
+	tokens := escrow.NewTokenService(prepaid)
 	opts.Register = func(s *grpc.Server) {
 		escrowpb.RegisterProviderControlServiceServer(s, control)
 		escrowpb.RegisterFreeCallStateServiceServer(s, freeCallState)
+		escrowpb.RegisterTokenServiceServer(s, tokens)
 	}
 	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
 		"mpe", svc.MPEAddress.Hex(), "payment_address", og.PaymentAddress.Hex(), "pricing", sg.Pricing.Model())

@@ -73,6 +73,10 @@ demo client:
 	if _, err := n.Claim(ctx, os.Stdout); err != nil {
 		return err
 	}
+	fmt.Println("\nprepaid calls:")
+	if _, err := n.Prepaid(ctx, os.Stdout, 5); err != nil {
+		return err
+	}
 	fmt.Println("\nfree call:")
 	if _, err := n.FreeCall(ctx, os.Stdout); err != nil {
 		return err

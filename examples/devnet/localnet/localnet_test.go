@@ -44,6 +44,10 @@ func TestLocalNetworkEndToEnd(t *testing.T) {
 	require.NoError(t, err, out.String())
 	require.Equal(t, uint64(localnet.FreeCalls-1), left)
 
+	served, err := n.Prepaid(ctx, &out, 5)
+	require.NoError(t, err, out.String())
+	require.Equal(t, 5, served, out.String())
+
 	select {
 	case err := <-n.Err():
 		t.Fatalf("a component failed: %v", err)

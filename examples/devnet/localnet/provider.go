@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/tariffd/tariff/escrow"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 )
 
 // Claim plays the provider's treasurer, as snet-cli's "treasurer claim"
@@ -110,4 +112,74 @@ func (n *Network) FreeCall(ctx context.Context, out io.Writer) (remaining uint64
 	}
 	fmt.Fprintf(out, "user %s made a free call: add(40, 2) = %g; %d free calls left\n", address, r.GetValue(), left.GetFreeCallsAvailable())
 	return left.GetFreeCallsAvailable(), nil
+}
+
+// Prepaid plays a client in prepaid mode: it signs a larger amount once,
+// receives a token from tariffd, and makes calls concurrently with it, with
+// no signature per call. It returns how many calls were served.
+func (n *Network) Prepaid(ctx context.Context, out io.Writer, calls int) (int, error) {
+	id, err := n.OpenChannel(ctx, 1_000_000, 100_000)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	key, mpe := n.Sim.Sender.Key, n.Sim.Contracts.MPE
+	price := big.NewInt(Prices["add"])
+	planned := new(big.Int).Mul(price, big.NewInt(int64(calls)))
+	claimMsg, err := escrow.ClaimMessage(mpe, id, new(big.Int), planned)
+	if err != nil {
+		return 0, err
+	}
+	claimSig, err := escrow.Sign(claimMsg, key)
+	if err != nil {
+		return 0, err
+	}
+	head, err := n.Sim.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sig, err := escrow.Sign(escrow.PrepaidTokenMessage(claimSig, head), key)
+	if err != nil {
+		return 0, err
+	}
+	tok, err := escrowpb.NewTokenServiceClient(conn).GetToken(ctx, &escrowpb.TokenRequest{
+		ChannelId: id.Uint64(), CurrentNonce: 0, SignedAmount: planned.Uint64(),
+		Signature: sig, CurrentBlock: head, ClaimSignature: claimSig,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prepaid token: %w", err)
+	}
+	fmt.Fprintf(out, "client prepaid %d cogs on channel %s and got a token (planned %d, used %d)\n",
+		planned, id, tok.GetPlannedAmount(), tok.GetUsedAmount())
+	md := metadata.Pairs(
+		escrow.HeaderPaymentType, escrow.PaymentTypePrepaid,
+		escrow.HeaderChannelID, id.String(),
+		escrow.HeaderChannelNonce, "0",
+		escrow.HeaderPrepaidAuthToken, tok.GetToken(),
+	)
+	calc := n.calc(conn)
+	served := make(chan bool, calls+2)
+	var wg sync.WaitGroup
+	for range calls + 2 { // two more than prepaid: they must be refused
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := calc.Add(withMD(ctx, md), calcArgs(1, 1))
+			served <- err == nil
+		}()
+	}
+	wg.Wait()
+	close(served)
+	ok := 0
+	for s := range served {
+		if s {
+			ok++
+		}
+	}
+	fmt.Fprintf(out, "%d concurrent prepaid calls served, %d refused once the prepaid amount was used\n", ok, calls+2-ok)
+	return ok, nil
 }
