@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -26,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/escrow/chaintest"
@@ -35,6 +38,7 @@ import (
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/host"
 	"github.com/tariffd/tariff/pricing"
+	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -80,8 +84,18 @@ type rig struct {
 	channels *escrow.Channels
 	direct   calculatorpb.CalculatorClient
 	paid     calculatorpb.CalculatorClient
+	conn     *grpc.ClientConn // to tariffd
 	group    [32]byte
+	opened   []*big.Int // channels opened by paid runs, claimed at the end
+	users    []*ecdsa.PrivateKey
 }
+
+// Free-call identities of the benchmark.
+const (
+	benchOrg, benchService, benchGroupName = "org", "svc", "default_group"
+)
+
+var freeCallSigner, _ = crypto.ToECDSA(crypto.Keccak256([]byte("bench free-call signer")))
 
 func run(calls int, workers []int, noFsync bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,9 +123,75 @@ func run(calls int, workers []int, noFsync bool) error {
 		writes := float64(r.channels.Stats().Swaps-etcd0.Swaps) / float64(paid.n)
 		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10s %12s %12s\n", w, "direct", direct.rate(), direct.p(50), direct.p(99), "1.00", "-", "-")
 		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12.3f %12.3f\n", w, "tariffd", paid.rate(), paid.p(50), paid.p(99), paid.rate()/direct.rate(), rpcs, writes)
-		fmt.Printf("%-8s added p50 latency: %s\n\n", "", (paid.lat(50) - direct.lat(50)).Round(time.Microsecond))
+		fmt.Printf("%-8s added p50 latency: %s\n", "", (paid.lat(50) - direct.lat(50)).Round(time.Microsecond))
+		free, err := r.loadFree(ctx, w, calls)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n\n", w, "freecall", free.rate(), free.p(50), free.p(99), free.rate()/direct.rate(), "-", "-")
 	}
+	return r.claimAll(ctx)
+}
+
+// claimAll plays the provider: one StartClaim per channel the paid runs used.
+func (r *rig) claimAll(ctx context.Context) error {
+	control := escrowpb.NewProviderControlServiceClient(r.conn)
+	mpe, key := r.sim.Contracts.MPE, r.sim.Provider.Key
+	start := time.Now()
+	for _, id := range r.opened {
+		msg, err := escrow.StartClaimMessage(mpe, id, new(big.Int))
+		if err != nil {
+			return err
+		}
+		sig, err := escrow.Sign(msg, key)
+		if err != nil {
+			return err
+		}
+		if _, err := control.StartClaim(ctx, &escrowpb.StartClaimRequest{MpeAddress: mpe.Hex(), ChannelId: id.Bytes(), Signature: sig}); err != nil {
+			return fmt.Errorf("claim channel %s: %w", id, err)
+		}
+	}
+	d := time.Since(start)
+	fmt.Printf("provider claims: %d channels started in %s (%s per claim, each one etcd transaction)\n",
+		len(r.opened), d.Round(time.Millisecond), (d / time.Duration(max(1, len(r.opened)))).Round(time.Microsecond))
 	return nil
+}
+
+// loadFree runs free calls, one user per worker (each with an unlimited
+// allowance), through tariffd.
+func (r *rig) loadFree(ctx context.Context, workers, calls int) (result, error) {
+	head, err := r.sim.Head(ctx)
+	if err != nil {
+		return result{}, err
+	}
+	state := escrowpb.NewFreeCallStateServiceClient(r.conn)
+	group := base64.StdEncoding.EncodeToString(r.group[:])
+	mds := make([][]metadata.MD, workers)
+	for w := range workers {
+		key := r.users[w]
+		addr := crypto.PubkeyToAddress(key.PublicKey).Hex()
+		sig, err := escrow.Sign(escrow.FreeCallTokenRequestMessage(addr, "", benchOrg, benchService, group, head), key)
+		if err != nil {
+			return result{}, err
+		}
+		tok, err := state.GetFreeCallToken(ctx, &escrowpb.GetFreeCallTokenRequest{Address: addr, Signature: sig, CurrentBlock: head})
+		if err != nil {
+			return result{}, fmt.Errorf("free-call token: %w", err)
+		}
+		// The call signature covers the block and the token, not a counter:
+		// one per user serves every call of the run.
+		sig, err = escrow.Sign(escrow.FreeCallMessage(addr, "", benchOrg, benchService, group, head, tok.GetToken()), key)
+		if err != nil {
+			return result{}, err
+		}
+		md := metadata.Pairs(escrow.HeaderPaymentType, escrow.PaymentTypeFreeCall, escrow.HeaderFreeCallUserAddress, addr,
+			escrow.HeaderCurrentBlockNumber, strconv.FormatUint(head, 10), escrow.HeaderFreeCallAuthToken, string(tok.GetToken()),
+			escrow.HeaderChannelSignature, string(sig))
+		for range calls / workers {
+			mds[w] = append(mds[w], md)
+		}
+	}
+	return r.run(ctx, r.paid, workers, mds)
 }
 
 func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
@@ -148,7 +228,7 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 	copy(r.group[:], crypto.Keccak256([]byte("bench")))
 	r.chain = escrow.NewChain(sim.Client(), sim.Contracts.MPE, escrow.ChainOptions{})
 	go func() { _ = r.chain.Run(ctx) }()
-	keys := escrow.NewKeys("bench", "org", "group", sim.Contracts.MPE)
+	keys := escrow.NewKeys("bench", benchOrg, base64.StdEncoding.EncodeToString(r.group[:]), sim.Contracts.MPE)
 	r.channels = escrow.NewChannels(escrow.NewStore(etcd.Client(), keys, 0), r.chain, escrow.Group{
 		MPE: sim.Contracts.MPE, ID: r.group, PaymentAddress: sim.Provider.Address, ExpirationThreshold: 100,
 	}, nil)
@@ -162,7 +242,37 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 		return fail(err)
 	}
 	go func() { _ = calculator.Serve(ctx, backend) }()
-	srv, err := host.NewServer(host.ServerOptions{ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Pricer: table, ServiceTimeout: time.Minute})
+	// Free calls: one user per worker, each with an unlimited allowance.
+	perAddress := map[common.Address]int{}
+	for i := range 64 {
+		key, _ := crypto.ToECDSA(crypto.Keccak256([]byte("bench user " + strconv.Itoa(i))))
+		r.users = append(r.users, key)
+		perAddress[crypto.PubkeyToAddress(key.PublicKey)] = escrow.FreeCallsUnlimited
+	}
+	freeCalls, err := escrow.NewFreeCalls(escrow.FreeCallOptions{
+		OrgID: benchOrg, ServiceID: benchService, GroupName: benchGroupName, GroupIDBase64: base64.StdEncoding.EncodeToString(r.group[:]),
+		SigningKey: freeCallSigner, SignerAddress: crypto.PubkeyToAddress(freeCallSigner.PublicKey),
+		PerAddress: perAddress, Head: r.chain, Store: r.channels.Store(),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := host.NewServer(host.ServerOptions{
+		ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Pricer: table, ServiceTimeout: time.Minute,
+		Payments: map[string]host.PaymentHandler{
+			escrow.PaymentTypeFreeCall: func(ctx context.Context, _ string, md metadata.MD) (host.Charge, error) {
+				c, err := freeCalls.Pay(ctx, md)
+				if err != nil {
+					return nil, err
+				}
+				return c, nil
+			},
+		},
+		Register: func(s *grpc.Server) {
+			escrowpb.RegisterProviderControlServiceServer(s, escrow.NewControlService(r.channels))
+			escrowpb.RegisterFreeCallStateServiceServer(s, escrow.NewFreeCallStateService(freeCalls))
+		},
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -185,6 +295,7 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 		}
 		closers = append(closers, func() { _ = conn.Close() })
 		*c.dst = calculatorpb.NewCalculatorClient(conn)
+		r.conn = conn // the last one is tariffd's
 	}
 	return r, cleanup, nil
 }
@@ -222,6 +333,7 @@ func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, 
 			if err != nil {
 				return result{}, err
 			}
+			r.opened = append(r.opened, id)
 			payer := paidcall.NewPayer(r.sim.Sender.Key, r.sim.Contracts.MPE, id, new(big.Int), new(big.Int))
 			for i := range per {
 				md, err := payer.Metadata(new(big.Int), big.NewInt(int64(i+1)*price))
@@ -232,11 +344,19 @@ func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, 
 			}
 		}
 	}
-	client := r.direct
-	if paid {
-		client = r.paid
+	if !paid {
+		payments = make([][]metadata.MD, workers)
+		for w := range workers {
+			payments[w] = make([]metadata.MD, per)
+		}
+		return r.run(ctx, r.direct, workers, payments)
 	}
-	// Warm the connection and the channel caches outside the clock.
+	return r.run(ctx, r.paid, workers, payments)
+}
+
+// run makes the calls, mds[w][i] being the metadata of worker w's call i.
+func (r *rig) run(ctx context.Context, client calculatorpb.CalculatorClient, workers int, mds [][]metadata.MD) (result, error) {
+	// Warm the connection outside the clock.
 	if _, err := r.direct.Add(ctx, &calculatorpb.Numbers{A: 1, B: 1}); err != nil {
 		return result{}, err
 	}
@@ -248,11 +368,11 @@ func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lats[w] = make([]time.Duration, 0, per)
-			for i := range per {
+			lats[w] = make([]time.Duration, 0, len(mds[w]))
+			for i, md := range mds[w] {
 				cctx := ctx
-				if paid {
-					cctx = metadata.NewOutgoingContext(ctx, payments[w][i])
+				if md != nil {
+					cctx = metadata.NewOutgoingContext(ctx, md)
 				}
 				t0 := time.Now()
 				if _, err := client.Add(cctx, &calculatorpb.Numbers{A: 1, B: 2}); err != nil {
