@@ -46,9 +46,10 @@ test: deps
 test-short: deps-npm
 	$(GO) test -short -count=1 ./...
 
-## bench: paid calls through tariffd vs the same backend directly, in one run.
+## bench: paid calls through tariffd vs the same backend directly, in one run
+## (ARGS="-calls 8000 -workers 1,4,16 -nofsync" to vary it).
 bench: deps-npm
-	$(GO) run ./examples/bench
+	$(GO) run ./examples/bench $(ARGS)
 
 ## devnet: a complete local network (chain + contracts, example service, tariffd, demo client).
 devnet: deps-npm
