@@ -92,6 +92,24 @@ type Receipt struct {
 // Payer is the channel sender in EIP-55 form, as the service sees it.
 func (r *Receipt) Payer() string { return r.Sender.Hex() }
 
+// PriceMismatchError is the refusal of a payment whose increment is not the
+// call's price. It is upstream's Unauthenticated status to gRPC, and tells
+// the caller the expected price, so that it can be sent to the client (a
+// programmable price cannot be guessed).
+type PriceMismatchError struct {
+	Income, Price *big.Int
+	Signed        *big.Int // the amount already authorised in this nonce
+}
+
+func (e *PriceMismatchError) Error() string {
+	return fmt.Sprintf("income %s does not equal to price %s", e.Income, e.Price)
+}
+
+// GRPCStatus makes the error upstream's status on the wire.
+func (e *PriceMismatchError) GRPCStatus() *status.Status {
+	return status.New(codes.Unauthenticated, e.Error())
+}
+
 // reason classifies a refusal by which data may have been stale.
 type reason int
 
@@ -110,6 +128,17 @@ type refusal struct {
 // with one compare-and-swap before the call is forwarded. The checks and
 // their gRPC statuses are snet-daemon's, in its order.
 func (c *Channels) Pay(ctx context.Context, p *EscrowPayment, price *big.Int) (*Receipt, error) {
+	return c.PayFor(ctx, p, func(common.Address) (*big.Int, error) { return price, nil })
+}
+
+// PriceFunc prices a call once the payer (the channel's sender) is known.
+// An error that is a gRPC status reaches the client as it is; others
+// become Internal.
+type PriceFunc func(payer common.Address) (*big.Int, error)
+
+// PayFor is Pay for a price that depends on who pays (a pricing plugin
+// sees the caller). The price is asked for once per call.
+func (c *Channels) PayFor(ctx context.Context, p *EscrowPayment, priceOf PriceFunc) (*Receipt, error) {
 	key := c.store.keys.Channel(p.ChannelID)
 	snap, fromCache := c.cached(key)
 	if snap == nil {
@@ -126,6 +155,7 @@ func (c *Channels) Pay(ctx context.Context, p *EscrowPayment, price *big.Int) (*
 		chainCh     *ChainChannel
 		chainErr    error
 		haveChainCh bool
+		price       *big.Int
 	)
 	// Each turn either commits, refuses, or retries with fresher data; the
 	// bound covers one chain re-read, one storage re-read and a few lost swaps.
@@ -135,6 +165,15 @@ func (c *Channels) Pay(ctx context.Context, p *EscrowPayment, price *big.Int) (*
 			haveChainCh = true
 		}
 		merged, r := c.merge(p.ChannelID, snap.data, chainCh, chainErr)
+		if r.err == nil && price == nil {
+			var err error
+			if price, err = priceOf(merged.Sender); err != nil {
+				if _, ok := status.FromError(err); ok {
+					return nil, err
+				}
+				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+			}
+		}
 		if r.err == nil {
 			if !recovered {
 				signer, signerErr = c.recover(p)
@@ -310,7 +349,7 @@ func (c *Channels) validate(ctx context.Context, ch *ChannelData, p *EscrowPayme
 	}
 	income := new(big.Int).Sub(p.Amount, ch.AuthorizedAmount)
 	if income.Cmp(price) != 0 {
-		return refusal{status.Errorf(codes.Unauthenticated, "income %s does not equal to price %s", income, price), staleStorage}
+		return refusal{&PriceMismatchError{Income: income, Price: price, Signed: ch.AuthorizedAmount}, staleStorage}
 	}
 	return refusal{}
 }
