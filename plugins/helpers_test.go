@@ -1,0 +1,178 @@
+package plugins_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tariffd/tariff/plugins"
+)
+
+// Fixtures are WAT sources in testdata, built with wabt's wat2wasm. A line
+// ";; wat2wasm: FLAGS" in a source adds flags.
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[string][]byte{}
+)
+
+// fixture returns testdata/NAME.wat compiled to wasm.
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := buildFixture(name)
+	require.NoError(tb, err)
+	return b
+}
+
+func buildFixture(name string) ([]byte, error) {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if b, ok := fixtures[name]; ok {
+		return b, nil
+	}
+	b, err := wat2wasm(filepath.Join("testdata", name+".wat"))
+	if err != nil {
+		return nil, err
+	}
+	fixtures[name] = b
+	return b, nil
+}
+
+// wat2wasm compiles a WAT source file.
+func wat2wasm(src string) ([]byte, error) {
+	tool, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		return nil, fmt.Errorf("wat2wasm is not installed: the plugin fixtures in plugins/testdata are WAT " +
+			"sources built by the tests; install wabt (`make deps-apt`, or `apt-get install wabt`)")
+	}
+	text, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	var flags []string
+	for _, line := range strings.Split(string(text), "\n") {
+		if rest, ok := strings.CutPrefix(line, ";; wat2wasm: "); ok {
+			flags = append(flags, strings.Fields(rest)...)
+		}
+	}
+	dir, err := os.MkdirTemp("", "tariff-wat")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "out.wasm")
+	if msg, err := exec.Command(tool, append(flags, src, "-o", out)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
+	}
+	return os.ReadFile(out)
+}
+
+// logs records log lines.
+type logs struct {
+	mu    sync.Mutex
+	lines []logLine
+}
+
+type logLine struct {
+	Level slog.Level
+	Msg   string
+	Attrs map[string]string
+}
+
+func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logs) Handle(_ context.Context, r slog.Record) error {
+	line := logLine{Level: r.Level, Msg: r.Message, Attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		line.Attrs[a.Key] = a.Value.String()
+		return true
+	})
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logs) WithAttrs(as []slog.Attr) slog.Handler { return &attrHandler{l, as} }
+func (l *logs) WithGroup(string) slog.Handler         { return l }
+
+func (l *logs) all() []logLine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]logLine(nil), l.lines...)
+}
+
+func (l *logs) msgs() []string {
+	var ms []string
+	for _, line := range l.all() {
+		ms = append(ms, line.Msg)
+	}
+	return ms
+}
+
+type attrHandler struct {
+	l  *logs
+	as []slog.Attr
+}
+
+func (h *attrHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *attrHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(h.as...)
+	return h.l.Handle(ctx, r)
+}
+func (h *attrHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrHandler{h.l, append(append([]slog.Attr(nil), h.as...), as...)}
+}
+func (h *attrHandler) WithGroup(string) slog.Handler { return h }
+
+// newRuntime returns a Runtime closed at the end of the test, and its logs.
+func newRuntime(tb testing.TB) (*plugins.Runtime, *logs) {
+	tb.Helper()
+	l := &logs{}
+	rt, err := plugins.NewRuntime(context.Background(), plugins.RuntimeOptions{Logger: slog.New(l)})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, rt.Close(context.Background())) })
+	return rt, l
+}
+
+// load loads a fixture.
+func load(tb testing.TB, rt *plugins.Runtime, name string, opts plugins.Options) *plugins.Plugin {
+	tb.Helper()
+	if opts.Name == "" {
+		opts.Name = name
+	}
+	if opts.Limits.Timeout == 0 {
+		// Generous, so a loaded test machine cannot fail a call by
+		// scheduling it late; tests about deadlines set their own.
+		opts.Limits.Timeout = 2 * time.Second
+	}
+	p, err := rt.Load(context.Background(), fixture(tb, name), opts)
+	require.NoError(tb, err)
+	return p
+}
+
+// input builds an Input with a method and metadata given as key, value pairs.
+func input(method string, kv ...string) *plugins.Input {
+	in := &plugins.Input{Meta: map[string][]string{}}
+	if method != "" {
+		in.SetString(plugins.FieldMethod, method)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		in.Meta[kv[i]] = append(in.Meta[kv[i]], kv[i+1])
+	}
+	return in
+}
+
+func mode(m string) *plugins.Input { return input("/calc.Calculator/add", "x-mode", m) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
