@@ -4,7 +4,9 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 export CGO_ENABLED ?= 1
 
-.PHONY: all build deps deps-apt deps-npm proto test test-short bench devnet fmt vet clean
+.PHONY: all build deps deps-apt deps-npm proto test test-short bench devnet fmt vet clean plugins
+
+include examples/plugins/go.mk
 
 all: build
 
@@ -54,6 +56,9 @@ bench: deps-npm
 ## devnet: a complete local network (chain + contracts, example service, tariffd, demo client).
 devnet: deps-npm
 	$(GO) run ./examples/devnet
+
+## plugins: build the example plugins (wasm) and print their sha256.
+plugins: plugins-go
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
