@@ -7,6 +7,7 @@ export CGO_ENABLED ?= 1
 .PHONY: all build deps deps-apt deps-npm proto test test-short bench devnet fmt vet clean plugins
 
 include examples/plugins/go.mk
+include examples/plugins/rust.mk
 
 all: build
 
@@ -14,7 +15,7 @@ build:
 	$(GO) build -o $(BIN)/tariffd ./cmd/tariffd
 
 ## deps: the npm contract artifacts and the Debian tools the tests use.
-deps: deps-npm deps-apt
+deps: deps-npm deps-apt deps-rust
 
 deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
@@ -44,6 +45,8 @@ proto: deps-apt
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren' ./examples/devnet/localnet/ ./escrow/ ./pricing/ ./plugins/
+	$(MAKE) sdk-rust-test
 
 test-short: deps-npm
 	$(GO) test -short -count=1 ./...
@@ -58,7 +61,7 @@ devnet: deps-npm
 	$(GO) run ./examples/devnet
 
 ## plugins: build the example plugins (wasm) and print their sha256.
-plugins: plugins-go
+plugins: plugins-go plugins-rust
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
