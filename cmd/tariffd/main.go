@@ -5,6 +5,8 @@
 //	tariffd channels | claims | freecalls list | freecalls reset --address A [--user-id U]
 //	                                    inspect or repair the payment state (ops.go)
 //	tariffd keygen                      create a secp256k1 key
+//	tariffd config check|migrate        validate files, or turn snetd JSON into HCL
+//	tariffd plugin check FILE           the conformance suite for a plugin
 //	tariffd version                     print the version
 package main
 
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return keygenCmd(args, stdout, stderr)
 	case "channel", "unlock": // upstream's "channel --unlock": there are no locks
 		return unlockCmd(stdout)
+	case "config": // check, migrate: config_cmd.go
+		return configCmd(args, stdout, stderr)
 	case "version":
 		return versionCmd(args, stdout, stderr)
 	case "help":
@@ -78,6 +82,10 @@ func usage(w io.Writer) {
   tariffd freecalls reset --address ADDR [--user-id USER] [--config FILE]... [--json]
                                       set a free-call counter to 0 (ADDR exactly as the client sends it)
   tariffd keygen [--json]             create a secp256k1 key: private key hex and address
+  tariffd config check FILE...        validate configuration files (plugins compiled and verified)
+  tariffd config migrate FILE [-o OUT] write the HCL equivalent of an snetd.config.json
+  tariffd plugin check FILE [--kind K] [--vectors V.json] [--config C.json] [--json]
+                                      run the conformance suite on a plugin
   tariffd version [--json]            print the version
 
 The operator commands connect to the storage of the running daemon (its embedded
@@ -115,7 +123,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := host.New(ctx, cfg, host.Options{Log: log, Version: version})
+	d, err := host.New(ctx, cfg, host.Options{Log: log, Version: version, ConfigFiles: files, Env: os.LookupEnv})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

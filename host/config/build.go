@@ -71,6 +71,7 @@ func build(u *userConfig) (Config, []Warning, Errors) {
 	c.Training = b.training()
 	c.Log = b.log()
 	c.Experimental = b.experimental()
+	c.Plugins = b.plugins()
 	return c, b.warnings, b.errs
 }
 
@@ -173,20 +174,27 @@ func (b *builder) duration(path string, p *string, def time.Duration) time.Durat
 	if p == nil {
 		return def
 	}
-	s := strings.TrimSpace(*p)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if !(f >= 0 && f <= float64(1<<62)/float64(time.Second)) { // also NaN
-			b.invalid(path, "%s seconds is out of range", s)
-			return def
-		}
-		return time.Duration(f * float64(time.Second))
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		b.invalid(path, "%q is not a duration such as \"30s\" or \"1m30s\"", *p)
+	d, err := parseDuration(*p)
+	if err != nil {
+		b.invalid(path, "%v", err)
 		return def
 	}
 	return d
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(t, 64); err == nil {
+		if !(f >= 0 && f <= float64(1<<62)/float64(time.Second)) { // also NaN
+			return 0, fmt.Errorf("%s seconds is out of range", t)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as \"30s\" or \"1m30s\"", s)
+	}
+	return d, nil
 }
 
 func (b *builder) positive(path string, d time.Duration) {

@@ -40,6 +40,11 @@ type Config struct {
 	Training     Training
 	Log          Log
 	Experimental Experimental
+
+	// Plugins are the plugin "name" {...} blocks (HCL only), in the order
+	// written; a block that replaced one of the same name from an earlier
+	// file keeps that block's place.
+	Plugins []Plugin
 }
 
 // Backend is the AI service the daemon forwards to.

@@ -81,7 +81,12 @@ func goldenDump(cfg Config, warnings []Warning, err error) []byte {
 	}
 	writeJSON(&buf, reflect.ValueOf(ws), 1)
 	buf.WriteString("\n}\n")
-	return buf.Bytes()
+	// Paths are absolute; goldens hold them relative to the package.
+	out := buf.Bytes()
+	if wd, err := os.Getwd(); err == nil {
+		out = bytes.ReplaceAll(out, []byte(wd+string(filepath.Separator)), nil)
+	}
+	return out
 }
 
 func writeJSON(buf *bytes.Buffer, v reflect.Value, depth int) {
@@ -111,6 +116,13 @@ func writeJSON(buf *bytes.Buffer, v reflect.Value, depth int) {
 		return
 	case Secret:
 		scalar(x.Reveal())
+		return
+	case []byte: // plugin config: JSON text
+		if x == nil {
+			buf.WriteString("null")
+		} else {
+			scalar(string(x))
+		}
 		return
 	}
 	switch v.Kind() {
@@ -216,6 +228,7 @@ func assertNoDefaults(t *testing.T, got, def reflect.Value, path string) {
 		"Config.Blockchain.Enabled": true, "Config.Blockchain.TokenAddress": true,
 		"Config.TLS.AutoDomain": true, "Config.Storage.Type": true, "Config.Log.Timezone": true,
 		"Config.Experimental.UseOriginalCmux": true,
+		"Config.Plugins":                      true, // HCL only: TestGoldenMerge
 	}
 	if allowed[path] {
 		return
@@ -243,7 +256,7 @@ func TestTypicalSnetdConfigLoads(t *testing.T) {
 		t.Errorf("registry = %s", cfg.Blockchain.RegistryAddress)
 	}
 	if cfg.Storage.Embedded == nil || cfg.Storage.Embedded.ClientPort != 2379 ||
-		cfg.Storage.Embedded.DataDir != filepath.Join("testdata", "storage-data-dir-1.etcd") {
+		cfg.Storage.Embedded.DataDir != filepath.Join(mustAbs(t, "testdata"), "storage-data-dir-1.etcd") {
 		t.Errorf("embedded = %+v", cfg.Storage.Embedded)
 	}
 	if cfg.Log.Level != "debug" || !reflect.DeepEqual(cfg.Log.Outputs, []string{"stdout"}) {
@@ -618,4 +631,54 @@ func TestDocExample(t *testing.T) {
 	if cfg.Blockchain.ChainID != 11155111 || cfg.Storage.Embedded == nil || len(cfg.Log.Hooks) != 1 {
 		t.Errorf("doc example: %+v", cfg)
 	}
+
+	// The plugin example, next to a module whose SHA-256 it pins ("test").
+	var plugin []string
+	in = false
+	for _, line := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "//\tplugin "):
+			in = true
+		case in && !strings.HasPrefix(line, "//\t"):
+			in = false
+		}
+		if in {
+			plugin = append(plugin, strings.TrimPrefix(line, "//\t"))
+		}
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "plugins"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugins", "tiered.wasm"), []byte("test"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err = load([]source{
+		{name: "testdata/typical.snetd.json", src: mustRead(t, "testdata/typical.snetd.json")},
+		{name: filepath.Join(dir, "doc.hcl"), src: []byte(strings.Join(plugin, "\n"))},
+	}, nil)
+	if err != nil {
+		t.Fatalf("plugin example:\n%s\n%v", strings.Join(plugin, "\n"), err)
+	}
+	if len(cfg.Plugins) != 1 || cfg.Plugins[0].Limits.MemoryMiB != 16 || string(cfg.Plugins[0].Config) != `{"multiplier":2}` {
+		t.Errorf("plugin example: %+v", cfg.Plugins)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustAbs(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -12,11 +12,12 @@
 //     same struct by a key table (snetd.go), deprecated keys through
 //     deprecated.go. SNET_<KEY> environment variables are read with the
 //     same table. Relative file paths (metadata files, data_dir, certificate
-//     and key files, auto_ssl_cache_dir)
-//     are resolved against the directory of the file that names them.
+//     and key files, auto_ssl_cache_dir, plugin files) are resolved against
+//     the directory of the file that names them, and made absolute.
 //  2. Merge, in this order: files in the order given, each overriding the
 //     settings it sets (blocks merge field by field; lists and maps are
-//     replaced whole), then the environment.
+//     replaced whole; plugin blocks merge by name, a later block replacing
+//     an earlier one of the same name whole), then the environment.
 //  3. Build: defaults for everything still unset (snet-daemon's, so that a
 //     snetd file means the same thing), then validation, which collects
 //     every error instead of stopping at the first, and produces the
@@ -180,13 +181,36 @@
 //	  }
 //	}
 //
-// Plugin blocks (plugin "name" {...}) are a later milestone; the user
-// struct documents how they will merge.
+// Plugin blocks, repeatable, HCL only (a snet-daemon JSON file has none; an
+// operator keeps it unchanged and adds an HCL file holding only plugin
+// blocks: --config snetd.config.json --config plugins.hcl):
+//
+//	plugin "tiered" {
+//	  kind     = "pricing"                     # or free_call, transform
+//	  path     = "plugins/tiered.wasm"         # relative to this file
+//	  sha256   = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+//	  methods  = ["/example_service.Calculator/*"]
+//	  on_error = "deny"                        # or fallback
+//	  limits {
+//	    memory_mib = 16
+//	    timeout    = "20ms"
+//	    instances  = 4
+//	  }
+//	  config = { multiplier = 2 }              # any value; the plugin reads it as JSON
+//	}
+//
+// Loading checks that each plugin file exists and matches its sha256; the
+// plugins package verifies the module itself when the host loads it
+// (tariffd config check does both). Every setting, with its snet-daemon JSON
+// key, type, default and an example, is listed in REFERENCE.md.
 //
 // In JSON, every snet-daemon configuration key is accepted, with its aliases,
 // plus tariff's additions: "chain_id", "chain": {"poll_interval"}, and
 // "metadata": {"org_file", "service_file"}. Values snet-daemon accepts as
 // strings ("4", "true") are accepted too.
+//
+// Migrate writes the settings a file sets as HCL (tariffd config migrate),
+// and checks that the result loads to the same Config.
 //
 // # Networks
 //

@@ -27,8 +27,43 @@ func decodeHCL(name string, src []byte) (*userConfig, []Warning, Errors) {
 	if body, ok := file.Body.(*hclsyntax.Body); ok {
 		u.origins = make(map[string]Origin)
 		recordHCLOrigins(u.origins, body, "")
+		if errs := recordPluginOrigins(u, body); errs != nil {
+			return nil, warnings, errs
+		}
 	}
 	return u, warnings, nil
+}
+
+// recordPluginOrigins gives each plugin block its positions, and refuses
+// two blocks with the same name in one file: across files a later block
+// replaces an earlier one, but within a file that is always a mistake.
+func recordPluginOrigins(u *userConfig, body *hclsyntax.Body) Errors {
+	var errs Errors
+	seen := map[string]Origin{}
+	i := 0
+	for _, b := range body.Blocks {
+		if b.Type != "plugin" || len(b.Labels) != 1 || i >= len(u.Plugins) {
+			continue
+		}
+		p := &u.Plugins[i]
+		i++
+		key := "plugin." + p.Name
+		p.origin = originAt(b.TypeRange, key)
+		p.origins = make(map[string]Origin)
+		recordHCLOrigins(p.origins, b.Body, "")
+		for k, o := range p.origins {
+			o.Key = key + "." + k
+			p.origins[k] = o
+		}
+		if first, dup := seen[p.Name]; dup {
+			errs = append(errs, &Error{Origin: p.origin, Err: fmt.Errorf("%w: duplicate plugin %q: also defined at %s; "+
+				"names must be unique within a file (a later file's block replaces an earlier file's)",
+				ErrInvalid, p.Name, first.Position())})
+			continue
+		}
+		seen[p.Name] = p.origin
+	}
+	return errs
 }
 
 func recordHCLOrigins(out map[string]Origin, body *hclsyntax.Body, prefix string) {

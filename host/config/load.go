@@ -56,17 +56,8 @@ func load(srcs []source, env func(string) (string, bool)) (Config, []Warning, er
 	files := make([]string, 0, len(srcs))
 	for _, s := range srcs {
 		files = append(files, s.name)
-		switch strings.ToLower(filepath.Ext(s.name)) {
-		case ".json":
-			u, w, e := decodeJSON(s.name, s.src)
-			add(u, w, e, filepath.Dir(s.name))
-		case ".hcl":
-			u, w, e := decodeHCL(s.name, s.src)
-			add(u, w, e, filepath.Dir(s.name))
-		default:
-			errs = append(errs, &Error{Origin: Origin{Source: s.name},
-				Err: fmt.Errorf("%w: want a .json (snet-daemon) or .hcl (tariff) file", ErrFormat)})
-		}
+		u, w, e := decodeSource(s)
+		add(u, w, e, filepath.Dir(s.name))
 	}
 	if env != nil {
 		u, w, e := decodeEnv(env)
@@ -82,6 +73,18 @@ func load(srcs []source, env func(string) (string, bool)) (Config, []Warning, er
 	}
 	cfg.Files = files
 	return cfg, warnings, nil
+}
+
+// decodeSource decodes one file by its extension.
+func decodeSource(s source) (*userConfig, []Warning, Errors) {
+	switch strings.ToLower(filepath.Ext(s.name)) {
+	case ".json":
+		return decodeJSON(s.name, s.src)
+	case ".hcl":
+		return decodeHCL(s.name, s.src)
+	}
+	return nil, nil, Errors{{Origin: Origin{Source: s.name},
+		Err: fmt.Errorf("%w: want a .json (snet-daemon) or .hcl (tariff) file", ErrFormat)}}
 }
 
 // Problems are reported in file order, then those of the environment, then

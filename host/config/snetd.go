@@ -83,6 +83,11 @@ func (d *jdecoder) object(n *jnode, table map[string]jsonKey, prefix string, ali
 				d.warn(o, "deprecated key: use %s", joinKey(prefix, newName))
 				k = table[newName]
 			} else {
+				if prefix == "" && (name == "plugin" || name == "plugins") {
+					d.warn(o, "ignored: plugins are configured in HCL; put plugin blocks in an .hcl file "+
+						"loaded after this one (tariffd serve --config snetd.config.json --config plugins.hcl)")
+					continue
+				}
 				d.warn(o, "unknown key ignored")
 				continue
 			}

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -13,12 +14,8 @@ import (
 // nil: sources merge by overriding only what they set, and Build applies
 // defaults to whatever is still nil.
 //
-// Plugins (a later milestone) will be labelled blocks,
-//
-//	Plugins []pluginBlock `hcl:"plugin,block"`
-//
-// with pluginBlock{Name string `hcl:"name,label"`, ...}; merge will then
-// combine them by label instead of replacing the whole list (see merge).
+// Plugins are labelled blocks, HCL only; merge combines them by label
+// instead of replacing the whole list.
 type userConfig struct {
 	Listen           *string `hcl:"listen,optional"`
 	DaemonType       *string `hcl:"daemon_type,optional"`
@@ -43,6 +40,7 @@ type userConfig struct {
 	Training     *trainingBlock     `hcl:"training,block"`
 	Log          *logBlock          `hcl:"log,block"`
 	Experimental *experimentalBlock `hcl:"experimental,block"`
+	Plugins      []pluginBlock      `hcl:"plugin,block"`
 
 	// origins records where each set value came from, by HCL path
 	// ("backend.endpoint"), for error messages. Not part of the HCL schema.
@@ -201,6 +199,32 @@ type trafficSplitBlock struct {
 	HTTP *int `hcl:"http,optional"`
 }
 
+// pluginBlock is one plugin "name" {...} block. A block is a unit: a later
+// file's block with the same name replaces it whole, so that what runs is
+// exactly what one block says.
+type pluginBlock struct {
+	Name    string             `hcl:"name,label"`
+	Kind    *string            `hcl:"kind,optional"`
+	Path    *string            `hcl:"path,optional"`
+	SHA256  *string            `hcl:"sha256,optional"`
+	Methods *[]string          `hcl:"methods,optional"`
+	OnError *string            `hcl:"on_error,optional"`
+	Limits  *pluginLimitsBlock `hcl:"limits,block"`
+	Config  cty.Value          `hcl:"config,optional"`
+
+	// origin is where the block starts; origins where each of its
+	// settings is, by path inside the block ("limits.timeout"). The block
+	// carries them because it may replace an earlier one from another file.
+	origin  Origin
+	origins map[string]Origin
+}
+
+type pluginLimitsBlock struct {
+	MemoryMiB *int    `hcl:"memory_mib,optional"`
+	Timeout   *string `hcl:"timeout,optional"`
+	Instances *int    `hcl:"instances,optional"`
+}
+
 // Accessors that create a block on first use, for the JSON and env
 // translators.
 
@@ -237,15 +261,35 @@ func ensure[T any](p **T) *T {
 
 // merge overlays src on dst: every value src sets replaces dst's, blocks
 // merge field by field, lists and maps are replaced as a whole (a later file
-// that sets endpoints means these endpoints, not more of them).
+// that sets endpoints means these endpoints, not more of them). Plugin
+// blocks merge by name: src's block replaces dst's block of the same name
+// (in its place in the list), and other blocks are added after dst's.
 func merge(dst, src *userConfig) {
+	plugins := mergePlugins(dst.Plugins, src.Plugins)
 	mergeValue(reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem())
+	dst.Plugins = plugins
 	if dst.origins == nil {
 		dst.origins = make(map[string]Origin, len(src.origins))
 	}
 	for k, o := range src.origins {
 		dst.origins[k] = o
 	}
+}
+
+func mergePlugins(dst, src []pluginBlock) []pluginBlock {
+	if src == nil {
+		return dst
+	}
+	out := slices.Clone(dst)
+	for _, p := range src {
+		i := slices.IndexFunc(out, func(q pluginBlock) bool { return q.Name == p.Name })
+		if i >= 0 {
+			out[i] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func mergeValue(dst, src reflect.Value) {
@@ -283,15 +327,29 @@ func mergeValue(dst, src reflect.Value) {
 
 // resolvePaths makes the relative file paths a source names relative to
 // the directory of that source, so a config file works from any working
-// directory. Values from the environment stay relative to the working
-// directory (dir "").
+// directory, and absolute, so that they keep their meaning if the working
+// directory changes. Values from the environment stay relative to the
+// working directory (dir "").
 func (u *userConfig) resolvePaths(dir string) {
 	if dir == "" {
 		return
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	u.mapPaths(func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	})
+}
+
+// mapPaths replaces every non-empty file path the source names with f(path).
+func (u *userConfig) mapPaths(f func(string) string) {
 	fix := func(p *string) {
-		if p != nil && *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
+		if p != nil && *p != "" {
+			*p = f(*p)
 		}
 	}
 	if m := u.Metadata; m != nil {
@@ -312,5 +370,8 @@ func (u *userConfig) resolvePaths(dir string) {
 		fix(t.CertFile)
 		fix(t.KeyFile)
 		fix(t.AutoCacheDir)
+	}
+	for i := range u.Plugins {
+		fix(u.Plugins[i].Path)
 	}
 }
