@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -47,7 +46,7 @@ type Channels struct {
 	// local caches the last value seen per channel key, so the steady state
 	// costs one etcd round trip (the swap) instead of a read plus a write.
 	// A stale entry is harmless: its swap fails and returns the current value.
-	local sync.Map // key -> *snapshot
+	local latest[string, *snapshot]
 
 	swaps, reads atomic.Uint64
 }
@@ -354,28 +353,10 @@ func (c *Channels) validate(ctx context.Context, ch *ChannelData, p *EscrowPayme
 	return refusal{}
 }
 
-func (c *Channels) cached(key string) (*snapshot, bool) {
-	if v, ok := c.local.Load(key); ok {
-		return v.(*snapshot), true
-	}
-	return nil, false
-}
+func (c *Channels) cached(key string) (*snapshot, bool) { return c.local.get(key) }
 
 // remember keeps the newest snapshot of a key (by etcd revision).
-func (c *Channels) remember(key string, s *snapshot) {
-	for {
-		cur, loaded := c.local.LoadOrStore(key, s)
-		if !loaded {
-			return
-		}
-		if cur.(*snapshot).rev >= s.rev {
-			return
-		}
-		if c.local.CompareAndSwap(key, cur, s) {
-			return
-		}
-	}
-}
+func (c *Channels) remember(key string, s *snapshot) { c.local.put(key, s) }
 
 func (c *Channels) read(ctx context.Context, key string) (*snapshot, error) {
 	c.reads.Add(1)
@@ -403,4 +384,4 @@ func (c *Channels) decode(raw []byte, rev int64) (*snapshot, error) {
 }
 
 // Forget drops the local copy of a channel, e.g. after a claim rewrote it.
-func (c *Channels) Forget(id *big.Int) { c.local.Delete(c.store.keys.Channel(id)) }
+func (c *Channels) Forget(id *big.Int) { c.local.forget(c.store.keys.Channel(id)) }

@@ -171,6 +171,20 @@ func refusePlain(format string, args ...any) *fcRefusal {
 // with one compare-and-swap before the call is forwarded. The checks and
 // their statuses are snet-daemon's, in its order.
 func (f *FreeCalls) Pay(ctx context.Context, md metadata.MD) (*FreeCallReceipt, error) {
+	return f.PayWith(ctx, md, nil)
+}
+
+// FreeCallDecider is a provider's free-call policy (a free_call plugin). It
+// sees the user's counter and configured allowance (FreeCallsUnlimited for
+// no limit). decided=false leaves the call to the built-in rule; an error
+// refuses the call as it is.
+type FreeCallDecider func(ctx context.Context, p *FreeCallPayment, made, allowed int) (decided, allow bool, err error)
+
+// PayWith is Pay with a policy deciding whether the call is free instead of
+// the built-in limit. The decision is taken on the counter that the
+// compare-and-swap then moves, so concurrent calls cannot both pass a
+// policy's last free call.
+func (f *FreeCalls) PayWith(ctx context.Context, md metadata.MD, decide FreeCallDecider) (*FreeCallReceipt, error) {
 	p, err := ParseFreeCallPayment(md)
 	if err != nil {
 		return nil, err
@@ -178,7 +192,7 @@ func (f *FreeCalls) Pay(ctx context.Context, md metadata.MD) (*FreeCallReceipt, 
 	if r := f.validate(ctx, p); r != nil {
 		return nil, r.payment()
 	}
-	return f.count(ctx, p.UserAddress, p.UserID)
+	return f.count(ctx, p, decide)
 }
 
 // validate applies the checks of a free call, or of GetFreeCallsAvailable:
@@ -290,7 +304,8 @@ const countAttempts = 32
 // count adds one free call to the user's counter unless the limit is
 // reached. The read and the swap are two round trips; the swap's compare
 // on the mod revision is what makes two racing last calls impossible.
-func (f *FreeCalls) count(ctx context.Context, address, userID string) (*FreeCallReceipt, error) {
+func (f *FreeCalls) count(ctx context.Context, p *FreeCallPayment, decide FreeCallDecider) (*FreeCallReceipt, error) {
+	address, userID := p.UserAddress, p.UserID
 	store, key, allowed := f.opts.Store, f.userKey(address, userID), f.allowed(address)
 	cur, err := store.Get(ctx, key)
 	if err != nil {
@@ -304,7 +319,16 @@ func (f *FreeCalls) count(ctx context.Context, address, userID string) (*FreeCal
 			}
 		}
 		made := user.FreeCallsMade
-		if allowed != FreeCallsUnlimited && made >= allowed {
+		decided, allow := false, false
+		if decide != nil {
+			if decided, allow, err = decide(ctx, p, made, allowed); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case decided && !allow:
+			return nil, status.Errorf(codes.PermissionDenied, "free call not allowed by the provider's policy, calls made = %d", made)
+		case !decided && allowed != FreeCallsUnlimited && made >= allowed:
 			return nil, refusePlain("free call limit has been exceeded, calls made = %d, total free calls eligible = %d", made, allowed).payment()
 		}
 		fence := cur.Raw

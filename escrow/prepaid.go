@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,7 +70,7 @@ type Prepaid struct {
 	// local caches the counters last seen per channel, so the steady state is
 	// one etcd round trip. A stale entry only makes the swap fail and return
 	// the current values; a refusal is never decided on it.
-	local sync.Map // uint64 -> *prepaidCounters
+	local latest[uint64, *prepaidCounters]
 	// sems serialise this process's updates of one channel's counters: they
 	// would only make each other's swaps fail. Nothing is held across the
 	// service call, and replicas still race safely through the swap.
@@ -326,7 +325,7 @@ func (p *Prepaid) add(ctx context.Context, id uint64, kind string, amount *big.I
 			return false, cur[target].Rev == ops[target].Rev
 		})
 		if err != nil {
-			p.local.Delete(id)
+			p.local.forget(id)
 			return err
 		}
 		next2 := *snap
@@ -363,22 +362,10 @@ func (p *Prepaid) read(ctx context.Context, id uint64) (*prepaidCounters, error)
 	return c, nil
 }
 
-func (p *Prepaid) cached(id uint64) (*prepaidCounters, bool) {
-	if v, ok := p.local.Load(id); ok {
-		return v.(*prepaidCounters), true
-	}
-	return nil, false
-}
+func (p *Prepaid) cached(id uint64) (*prepaidCounters, bool) { return p.local.get(id) }
 
 // remember keeps the newest snapshot of a channel (by store revision).
-func (p *Prepaid) remember(id uint64, c *prepaidCounters) {
-	for {
-		cur, loaded := p.local.LoadOrStore(id, c)
-		if !loaded || cur.(*prepaidCounters).rev >= c.rev || p.local.CompareAndSwap(id, cur, c) {
-			return
-		}
-	}
-}
+func (p *Prepaid) remember(id uint64, c *prepaidCounters) { p.local.put(id, c) }
 
 func (p *Prepaid) lock(ctx context.Context, id uint64) (func(), error) {
 	sem := p.sems[id%uint64(len(p.sems))]

@@ -196,7 +196,7 @@ func (p *Prepaid) plan(ctx context.Context, req *escrowpb.TokenRequest) (string,
 		}
 		if res.Swapped {
 			c.remember(key, &snapshot{data: &next, raw: raw, rev: res.Rev})
-			p.local.Delete(req.GetChannelId()) // P moved on
+			p.local.forget(req.GetChannelId()) // P moved on
 			p.log.InfoContext(ctx, "prepaid amount planned", "channel", id, "signed", signed, "added", delta)
 			return asker.Hex(), nil
 		}

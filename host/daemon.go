@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -19,24 +21,29 @@ import (
 	"github.com/tariffd/tariff/escrow/etcdserver"
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
+	"github.com/tariffd/tariff/plugins"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	grpcmd "google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // Daemon is a configured tariffd: storage open, chain connected, metadata
 // loaded and the port bound. Serve runs it.
 type Daemon struct {
-	cfg      config.Config
-	log      *slog.Logger
-	lis      net.Listener
-	server   *Server
-	version  string
+	cfg     config.Config
+	log     *slog.Logger
+	lis     net.Listener
+	server  *Server
+	version string
+	metrics *metrics
+	// reload
+	files     []string
+	lookupEnv func(string) (string, bool)
+	reloadMu  sync.Mutex
+
+	plugins  *plugins.Runtime
 	env      *PaymentEnv
 	chain    *escrow.Chain
 	channels *escrow.Channels
@@ -47,6 +54,11 @@ type Daemon struct {
 type Options struct {
 	Log     *slog.Logger
 	Version string // reported by /heartbeat
+	// ConfigFiles are the files cfg was loaded from, in order, and Env the
+	// environment lookup it used: Reload reads them again, and Serve
+	// watches the files (and SIGHUP). None: no reload.
+	ConfigFiles []string
+	Env         func(string) (string, bool)
 }
 
 // New prepares a daemon from a validated configuration. Every failure says
@@ -56,7 +68,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Daemon, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log, version: o.Version}
+	d := &Daemon{cfg: cfg, log: log, version: o.Version, files: o.ConfigFiles, lookupEnv: o.Env, metrics: newMetrics()}
+	if d.lookupEnv == nil {
+		d.lookupEnv = func(string) (string, bool) { return "", false }
+	}
 	if err := d.setup(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -81,6 +96,7 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 		log.Warn("blockchain disabled: calls are forwarded without payment")
 	}
 	hb := &Heartbeat{
+		Metrics:   d.metrics.handler(),
 		ServiceID: cfg.ServiceID, Network: cfg.Blockchain.Network, BlockchainEnabled: cfg.Blockchain.Enabled,
 		Version: d.version, Encoding: opts.Encoding,
 		Probe: Probe(cfg.Heartbeat.Type, cfg.Heartbeat.Endpoint, cfg.Backend.Endpoint, cfg.ServiceID),
@@ -116,7 +132,15 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	d.channels = escrow.NewChannels(env.Store, d.chain, escrow.Group{
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
 	}, d.log)
-	opts.Channels, opts.Pricer = d.channels, sg.Pricing
+	opts.Channels, opts.Table = d.channels, sg.Pricing
+	if d.plugins, err = plugins.NewRuntime(ctx, plugins.RuntimeOptions{CacheDir: pluginCacheDir(), Logger: d.log}); err != nil {
+		return fmt.Errorf("plugin runtime: %w", err)
+	}
+	d.closers = append(d.closers, func() error { return d.plugins.Close(context.Background()) })
+	if opts.Policy, err = buildPolicy(ctx, d.plugins, cfg.Plugins, sg.Pricing, d.log); err != nil {
+		return err
+	}
+	opts.OrgID, opts.ServiceID, opts.GroupID = cfg.OrganizationID, cfg.ServiceID, og.IDBase64()
 
 	freeCalls, err := d.freeCalls()
 	if err != nil {
@@ -129,28 +153,9 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	if err != nil {
 		return fmt.Errorf("token_secret_key: %w", err)
 	}
-	pricer := sg.Pricing
-	// Each handler returns nil, err on failure: a nil receipt inside a
-	// non-nil Charge would look like a payment.
 	opts.Payments = map[string]PaymentHandler{
-		escrow.PaymentTypeFreeCall: func(ctx context.Context, _ string, md grpcmd.MD) (Charge, error) {
-			r, err := freeCalls.Pay(ctx, md)
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
-		escrow.PaymentTypePrepaid: func(ctx context.Context, method string, md grpcmd.MD) (Charge, error) {
-			price, err := pricer.Price(method)
-			if err != nil {
-				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
-			}
-			r, err := prepaid.Pay(ctx, method, md, price)
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
+		escrow.PaymentTypeFreeCall: FreeCallHandler(freeCalls),
+		escrow.PaymentTypePrepaid:  PrepaidHandler(prepaid),
 	}
 	control := escrow.NewControlService(d.channels)
 	freeCallState := escrow.NewFreeCallStateService(freeCalls)
@@ -358,6 +363,16 @@ func (env *PaymentEnv) openStorage(ctx context.Context, cfg config.Config, log *
 	return cli, timeout, nil
 }
 
+// pluginCacheDir keeps compiled plugins across restarts; "" (no cache)
+// when the user has no cache directory.
+func pluginCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "tariff", "wazero")
+}
+
 func firstPositive(ds ...time.Duration) time.Duration {
 	for _, d := range ds {
 		if d > 0 {
@@ -384,6 +399,13 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			return fmt.Errorf("read chain head: %w", err)
 		}
 		go func() { _ = d.chain.Run(ctx) }()
+	}
+	if len(d.files) > 0 && d.plugins != nil {
+		go func() {
+			if err := d.watch(ctx); err != nil {
+				d.log.Warn("configuration files are not watched; SIGHUP reloads", "err", err)
+			}
+		}()
 	}
 	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "service_endpoint", d.cfg.Backend.Endpoint)
 	return d.server.Serve(ctx, d.lis)

@@ -27,6 +27,8 @@ type Heartbeat struct {
 	Encoding          string // "proto" or "json", served at GET /encoding
 	// Probe reports whether the AI service answers; nil means always.
 	Probe func(ctx context.Context) bool
+	// Metrics serves GET /metrics (Prometheus); nil: not served.
+	Metrics http.Handler
 }
 
 // DaemonID is upstream's daemon id: hex SHA-256 of org ‖ service ‖ group ‖ registry.
@@ -89,6 +91,12 @@ func (h *Heartbeat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/heartbeat":
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(h.report(r.Context()))
+	case "/metrics":
+		if h.Metrics == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.Metrics.ServeHTTP(w, r)
 	case "/encoding":
 		enc := h.Encoding
 		if enc == "" {

@@ -6,20 +6,24 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/pricing"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// Pricer gives the price in cogs of one call. Returned values are shared and
-// must not be modified.
-type Pricer interface {
-	Price(method string) (*big.Int, error)
-}
+// Trailers that tell a client the price it should have paid, on a price
+// mismatch: a programmable price cannot be guessed (DESIGN §4).
+const (
+	TrailerPrice       = "tariff-price"
+	TrailerPriceSource = "tariff-price-source"
+)
 
 // Charge is a payment committed before the call is forwarded. Payment
 // kinds (escrow, free call, prepaid) implement it in package escrow.
@@ -31,18 +35,50 @@ type Charge interface {
 	Rollback(ctx context.Context) (bool, error)
 }
 
-// PaymentHandler takes one kind of payment for a call to method.
-type PaymentHandler func(ctx context.Context, method string, md metadata.MD) (Charge, error)
+// Call is one call to the AI service as a payment handler sees it.
+type Call struct {
+	Method string
+	MD     metadata.MD // as received
+	// Request is what pricing and plugins see; handlers set the caller
+	// once they know it.
+	Request *pricing.Request
+	// Policy prices the call and decides free calls (the configuration
+	// snapshot the call started on).
+	Policy *pricing.Policy
+	// Quote is the price the handler applied, if any.
+	Quote *pricing.Quote
+}
+
+// Price prices the call for caller (the payer's address; "" if unknown).
+func (c *Call) Price(ctx context.Context, caller string) (*big.Int, error) {
+	c.Request.Caller = caller
+	q, err := c.Policy.Price(ctx, c.Request)
+	if err != nil {
+		return nil, err
+	}
+	c.Quote = &q
+	return q.Price, nil
+}
+
+// PaymentHandler takes one kind of payment for a call.
+type PaymentHandler func(ctx context.Context, call *Call) (Charge, error)
 
 // pipeline is the path of every call to the AI service: read the first
-// message, take the payment, forward, and undo the payment if the service
-// fails.
+// message, take the payment, transform, forward, and undo the payment if
+// the service fails.
 type pipeline struct {
 	// handlers by snet-payment-type; nil: payments disabled (blockchain_enabled=false)
 	handlers map[string]PaymentHandler
+	policies *policies
+	ids      requestIDs
 	backend  backend
 	timeout  time.Duration // applied when the client set no deadline
 	log      *slog.Logger
+}
+
+// requestIDs are the identities plugins see in every request.
+type requestIDs struct {
+	ServiceID, OrgID, GroupID string
 }
 
 // handle is the gRPC unknown-service handler.
@@ -62,24 +98,30 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	in, _ := metadata.FromIncomingContext(ctx)
 	md := in.Copy()
 
+	// The call finishes on the configuration it started with, even if a
+	// reload swaps in another meanwhile.
+	snap := p.policies.acquire()
+	defer snap.release()
+	call := &Call{Method: method, MD: in, Policy: snap.policy, Request: p.request(method, in, first)}
+
 	var charge Charge
 	if p.handlers != nil {
 		var err error
-		if charge, err = p.pay(ctx, method, in); err != nil {
+		if charge, err = p.pay(ctx, call); err != nil {
+			var mismatch *escrow.PriceMismatchError
+			if errors.As(err, &mismatch) && call.Quote != nil {
+				ss.SetTrailer(metadata.Pairs(TrailerPrice, call.Quote.Price.String(), TrailerPriceSource, call.Quote.Source))
+			}
 			return err
 		}
 		// The payer as the service should see it; any client value is overwritten.
 		md.Set(escrow.HeaderUserAddress, charge.Payer())
 		md.Set(escrow.HeaderDaemonDebug, escrow.DaemonDebugStreamIntercept)
 	}
-
-	fctx := metadata.NewOutgoingContext(ctx, md)
-	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(fctx, p.timeout)
-		defer cancel()
+	err := p.transform(ctx, call, md, &first)
+	if err == nil {
+		err = p.forward(ctx, method, md, first, ss)
 	}
-	err := p.backend.forward(fctx, method, first, ss)
 	if err != nil && charge != nil {
 		rolled, rerr := charge.Rollback(ctx)
 		if rerr != nil {
@@ -91,8 +133,54 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	return err
 }
 
-func (p *pipeline) pay(ctx context.Context, method string, md metadata.MD) (Charge, error) {
-	typ, err := escrow.PaymentType(md)
+func (p *pipeline) forward(ctx context.Context, method string, md metadata.MD, first *frame, ss grpc.ServerStream) error {
+	fctx := metadata.NewOutgoingContext(ctx, md)
+	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(fctx, p.timeout)
+		defer cancel()
+	}
+	return p.backend.forward(fctx, method, first, ss)
+}
+
+// transform lets a transform plugin rewrite the first request message and
+// the metadata before forwarding (later messages of a stream pass as sent).
+func (p *pipeline) transform(ctx context.Context, call *Call, md metadata.MD, first **frame) error {
+	tr, err := call.Policy.Transform(ctx, call.Request)
+	if err != nil {
+		return err
+	}
+	if tr.Body != nil {
+		*first = &frame{payload: tr.Body}
+	}
+	for k, v := range tr.Meta {
+		md[k] = v
+	}
+	return nil
+}
+
+// request is the pricing view of a call: what plugins may see. Payment
+// headers are left out, so a quote (which has none) and the paid call see
+// the same metadata.
+func (p *pipeline) request(method string, in metadata.MD, first *frame) *pricing.Request {
+	meta := make(map[string][]string, len(in))
+	for k, v := range in {
+		if !strings.HasPrefix(k, "snet-") && !strings.HasPrefix(k, ":") {
+			meta[k] = v
+		}
+	}
+	r := &pricing.Request{
+		Method: method, ServiceID: p.ids.ServiceID, OrgID: p.ids.OrgID, GroupID: p.ids.GroupID,
+		Meta: meta, Time: time.Now(),
+	}
+	if first != nil {
+		r.Body = first.payload
+	}
+	return r
+}
+
+func (p *pipeline) pay(ctx context.Context, call *Call) (Charge, error) {
+	typ, err := escrow.PaymentType(call.MD)
 	if err != nil {
 		return nil, err
 	}
@@ -100,20 +188,69 @@ func (p *pipeline) pay(ctx context.Context, method string, md metadata.MD) (Char
 	if !ok {
 		return nil, status.Errorf(codes.Unimplemented, "payment type %q is not enabled on this daemon", typ)
 	}
-	return h(ctx, method, md)
+	call.Request.PaymentType = typ
+	return h(ctx, call)
 }
 
-// EscrowHandler takes pay-per-call escrow payments at the prices of pricer.
-func EscrowHandler(channels *escrow.Channels, pricer Pricer) PaymentHandler {
-	return func(ctx context.Context, method string, md metadata.MD) (Charge, error) {
-		pm, err := escrow.ParseEscrowPayment(md)
+// EscrowHandler takes pay-per-call escrow payments at the call's price.
+func EscrowHandler(channels *escrow.Channels) PaymentHandler {
+	return func(ctx context.Context, call *Call) (Charge, error) {
+		pm, err := escrow.ParseEscrowPayment(call.MD)
 		if err != nil {
 			return nil, err
 		}
-		price, err := pricer.Price(method)
+		call.Request.ChannelID = pm.ChannelID
+		r, err := channels.PayFor(ctx, pm, func(sender common.Address) (*big.Int, error) {
+			return call.Price(ctx, sender.Hex())
+		})
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+			return nil, err // never a nil *Receipt inside a non-nil Charge
 		}
-		return channels.Pay(ctx, pm, price)
+		return r, nil
+	}
+}
+
+// FreeCallHandler takes free calls, decided by a free_call plugin when one
+// selects the method and by the built-in limit otherwise.
+func FreeCallHandler(free *escrow.FreeCalls) PaymentHandler {
+	return func(ctx context.Context, call *Call) (Charge, error) {
+		r, err := free.PayWith(ctx, call.MD, func(ctx context.Context, fp *escrow.FreeCallPayment, made, allowed int) (bool, bool, error) {
+			req := call.Request
+			req.Caller = common.HexToAddress(fp.UserAddress).Hex()
+			req.FreeCallUserID = fp.UserID
+			req.FreeCallsUsed = uint64(max(made, 0))
+			req.FreeCallsAllowed = pricing.FreeCallsUnlimited
+			if allowed != escrow.FreeCallsUnlimited {
+				req.FreeCallsAllowed = uint64(max(allowed, 0))
+			}
+			d, err := call.Policy.FreeCall(ctx, req)
+			return d.Decided, d.Allow, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+}
+
+// PrepaidHandler takes prepaid calls at the call's price.
+func PrepaidHandler(prepaid *escrow.Prepaid) PaymentHandler {
+	return func(ctx context.Context, call *Call) (Charge, error) {
+		pp, err := escrow.ParsePrepaidPayment(call.MD)
+		if err != nil {
+			return nil, err
+		}
+		call.Request.ChannelID = pp.ChannelID
+		// The payer is in the token, which Pay checks after pricing: plugins
+		// price prepaid calls without a caller.
+		price, err := call.Price(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		r, err := prepaid.Pay(ctx, call.Method, call.MD, price)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 }

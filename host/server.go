@@ -13,7 +13,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
+	tariffpb "github.com/tariffd/tariff/proto/tariff"
 	"google.golang.org/grpc"
 )
 
@@ -32,8 +34,14 @@ type ServerOptions struct {
 	MaxMessageBytes int
 	// Channels takes escrow payments; nil disables payment checks.
 	Channels *escrow.Channels
-	// Pricer prices calls; required with Channels.
-	Pricer Pricer
+	// Policy prices calls, decides free calls and transforms requests (the
+	// initial configuration snapshot; SetPolicy replaces it). Nil: the
+	// prices of Table alone.
+	Policy *pricing.Policy
+	// Table is the metadata's price table, used when Policy is nil.
+	Table *pricing.Table
+	// OrgID, ServiceID and GroupID (base64) are what plugins see of the daemon.
+	OrgID, ServiceID, GroupID string
 	// Payments adds handlers for other payment types (free-call,
 	// prepaid-call), keyed by snet-payment-type.
 	Payments map[string]PaymentHandler
@@ -49,10 +57,11 @@ type ServerOptions struct {
 // Server is one port that serves the daemon's services and proxies every
 // other method to the AI service after payment.
 type Server struct {
-	grpc    *grpc.Server
-	http    *http.Server // HTTP/1 on the same port: /heartbeat, /encoding
-	backend backend
-	log     *slog.Logger
+	grpc     *grpc.Server
+	http     *http.Server // HTTP/1 on the same port: /heartbeat, /encoding
+	backend  backend
+	pipeline *pipeline
+	log      *slog.Logger
 }
 
 // NewServer builds the gRPC server; Serve starts it.
@@ -60,8 +69,15 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Channels != nil && o.Pricer == nil {
-		return nil, errors.New("payments need a pricer")
+	policy := o.Policy
+	if policy == nil {
+		if o.Channels != nil && o.Table == nil {
+			return nil, errors.New("payments need a price table or a policy")
+		}
+		var err error
+		if policy, err = pricing.NewPolicy(o.Table, nil, o.Log); err != nil {
+			return nil, err
+		}
 	}
 	var b backend = echoBackend{}
 	if !o.Echo {
@@ -71,9 +87,10 @@ func NewServer(o ServerOptions) (*Server, error) {
 		}
 		b = gb
 	}
-	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log}
+	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log),
+		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
 	if o.Channels != nil {
-		p.handlers = map[string]PaymentHandler{escrow.PaymentTypeEscrow: EscrowHandler(o.Channels, o.Pricer)}
+		p.handlers = map[string]PaymentHandler{escrow.PaymentTypeEscrow: EscrowHandler(o.Channels)}
 		for typ, h := range o.Payments {
 			p.handlers[typ] = h
 		}
@@ -97,8 +114,14 @@ func NewServer(o ServerOptions) (*Server, error) {
 		hb = &Heartbeat{Encoding: o.Encoding}
 	}
 	healthpb.RegisterHealthServer(gs, health{hb: hb})
-	return &Server{grpc: gs, http: &http.Server{Handler: hb, ReadHeaderTimeout: 10 * time.Second}, backend: b, log: o.Log}, nil
+	tariffpb.RegisterQuoteServiceServer(gs, &quoteService{p: p, channels: o.Channels})
+	return &Server{grpc: gs, http: &http.Server{Handler: hb, ReadHeaderTimeout: 10 * time.Second}, backend: b, pipeline: p, log: o.Log}, nil
 }
+
+// SetPolicy swaps in a new configuration snapshot: new calls use it at
+// once, calls already running finish on the one they started with, which
+// is then closed.
+func (s *Server) SetPolicy(p *pricing.Policy) { s.pipeline.policies.swap(p) }
 
 // Serve serves on lis until ctx is done, then stops gracefully: in-flight
 // calls finish (and commit or roll back their payments) before it returns.

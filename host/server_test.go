@@ -78,7 +78,7 @@ func newEnv(t testing.TB, price int64) *env {
 		ServiceEndpoint: backend.Addr().String(),
 		ServiceTimeout:  10 * time.Second,
 		Channels:        channels,
-		Pricer:          table,
+		Table:           table,
 	})
 	require.NoError(t, err)
 	front := listen(t)

@@ -38,6 +38,9 @@ func NewPayer(key *ecdsa.PrivateKey, mpe common.Address, channelID, nonce, signe
 	return &Payer{key: key, mpe: mpe, channel: new(big.Int).Set(channelID), nonce: new(big.Int).Set(nonce), signed: new(big.Int).Set(signed)}
 }
 
+// Channel is the channel the payer pays from.
+func (p *Payer) Channel() *big.Int { return new(big.Int).Set(p.channel) }
+
 // Address is the payer's address.
 func (p *Payer) Address() common.Address { return crypto.PubkeyToAddress(p.key.PublicKey) }
 

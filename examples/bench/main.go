@@ -258,16 +258,8 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 		return fail(err)
 	}
 	srv, err := host.NewServer(host.ServerOptions{
-		ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Pricer: table, ServiceTimeout: time.Minute,
-		Payments: map[string]host.PaymentHandler{
-			escrow.PaymentTypeFreeCall: func(ctx context.Context, _ string, md metadata.MD) (host.Charge, error) {
-				c, err := freeCalls.Pay(ctx, md)
-				if err != nil {
-					return nil, err
-				}
-				return c, nil
-			},
-		},
+		ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Table: table, ServiceTimeout: time.Minute,
+		Payments: map[string]host.PaymentHandler{escrow.PaymentTypeFreeCall: host.FreeCallHandler(freeCalls)},
 		Register: func(s *grpc.Server) {
 			escrowpb.RegisterProviderControlServiceServer(s, escrow.NewControlService(r.channels))
 			escrowpb.RegisterFreeCallStateServiceServer(s, escrow.NewFreeCallStateService(freeCalls))

@@ -53,13 +53,16 @@ var freeCallKey, _ = crypto.ToECDSA(crypto.Keccak256([]byte("tariff example free
 
 // Options place the network's listeners. Zero ports pick free ones.
 type Options struct {
-	Dir          string // working directory: snetd.config.json, etcd data
-	ChainPort    int    // JSON-RPC, e.g. 8545
-	IPFSPort     int    // Kubo-compatible API, e.g. 5002
-	ServicePort  int    // the Calculator, e.g. 7003
-	DaemonPort   int    // tariffd, e.g. 7000
-	EtcdPorts    [2]int // client, peer; e.g. 2379, 2380
-	BlockTime    time.Duration
+	Dir         string // working directory: snetd.config.json, etcd data
+	ChainPort   int    // JSON-RPC, e.g. 8545
+	IPFSPort    int    // Kubo-compatible API, e.g. 5002
+	ServicePort int    // the Calculator, e.g. 7003
+	DaemonPort  int    // tariffd, e.g. 7000
+	EtcdPorts   [2]int // client, peer; e.g. 2379, 2380
+	BlockTime   time.Duration
+	// ExtraConfigs are configuration files loaded after the generated
+	// snetd.config.json, e.g. an HCL file of plugin blocks.
+	ExtraConfigs []string
 	Log          *slog.Logger
 	DaemonLogger *slog.Logger
 }
@@ -70,6 +73,7 @@ type Network struct {
 	GroupID    [32]byte
 	ConfigPath string // the snetd.config.json tariffd runs on
 	DaemonAddr string
+	Daemon     *host.Daemon
 	IPFSURL    string
 	// EtcdEndpoint is the embedded etcd's client URL: replicas of the
 	// payment group share state through it.
@@ -218,7 +222,9 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if err := os.WriteFile(n.ConfigPath, mustJSON(snetd), 0o644); err != nil {
 		return nil, err
 	}
-	cfg, warnings, err := config.Load([]string{n.ConfigPath}, func(string) (string, bool) { return "", false })
+	files := append([]string{n.ConfigPath}, o.ExtraConfigs...)
+	noEnv := func(string) (string, bool) { return "", false }
+	cfg, warnings, err := config.Load(files, noEnv)
 	if err != nil {
 		return nil, fmt.Errorf("tariffd config: %w", err)
 	}
@@ -229,11 +235,12 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if dlog == nil {
 		dlog = o.Log.With("component", "tariffd")
 	}
-	d, err := host.New(ctx, cfg, host.Options{Log: dlog, Version: "devnet"})
+	d, err := host.New(ctx, cfg, host.Options{Log: dlog, Version: "devnet", ConfigFiles: files, Env: noEnv})
 	if err != nil {
 		return nil, fmt.Errorf("tariffd: %w", err)
 	}
 	n.DaemonAddr = d.Addr().String()
+	n.Daemon = d
 	n.goRun(func() error { return d.Serve(ctx) })
 	return n, nil
 }
