@@ -56,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return unlockCmd(stdout)
 	case "config": // check, migrate: config_cmd.go
 		return configCmd(args, stdout, stderr)
+	case "plugin": // check: plugin_cmd.go
+		return pluginCmd(args, stdout, stderr)
 	case "version":
 		return versionCmd(args, stdout, stderr)
 	case "help":

@@ -152,7 +152,7 @@ func price() int32 {
 			pct, known := priorityPercent[v]
 			if !known {
 				return tariff.Denied(tariff.CodeInvalidArgument,
-					priorityHeader+": unknown priority "+strconv.Quote(v)+" (known: "+priorityNames+")")
+					priorityHeader+": unknown priority "+strconv.Quote(shorten(v))+" (known: "+priorityNames+")")
 			}
 			hi, lo := bits.Mul64(p, pct)
 			if hi >= 100 { // the quotient would not fit in 64 bits
@@ -169,3 +169,13 @@ func price() int32 {
 // main is never called: a c-shared (reactor) module runs only _initialize
 // and its exports. It is here so that the package also builds natively.
 func main() {}
+
+// shorten keeps a client's value short enough to quote in a message: a
+// header can be 64 KiB, and quoting it all would outlast the deadline.
+func shorten(v string) string {
+	const max = 64
+	if len(v) <= max {
+		return v
+	}
+	return v[:max] + "..."
+}

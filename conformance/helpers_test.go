@@ -1,0 +1,97 @@
+package conformance_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var ctx = context.Background()
+
+// Fixtures are WAT sources in testdata, built with wabt's wat2wasm as in
+// package plugins. A line ";; wat2wasm: FLAGS" in a source adds flags.
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[string][]byte{}
+)
+
+// fixture returns testdata/NAME.wat compiled to wasm.
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := buildFixture(name)
+	require.NoError(tb, err)
+	return b
+}
+
+func buildFixture(name string) ([]byte, error) {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if b, ok := fixtures[name]; ok {
+		return b, nil
+	}
+	src := filepath.Join("testdata", name+".wat")
+	tool, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		return nil, fmt.Errorf("wat2wasm is not installed: the fixtures in conformance/testdata are WAT " +
+			"sources built by the tests; install wabt (`make deps-apt`, or `apt-get install wabt`)")
+	}
+	text, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	var flags []string
+	for _, line := range strings.Split(string(text), "\n") {
+		if rest, ok := strings.CutPrefix(line, ";; wat2wasm: "); ok {
+			flags = append(flags, strings.Fields(rest)...)
+		}
+	}
+	dir, err := os.MkdirTemp("", "tariff-wat")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "out.wasm")
+	if msg, err := exec.Command(tool, append(flags, src, "-o", out)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err == nil {
+		fixtures[name] = b
+	}
+	return b, err
+}
+
+// goTool returns the go command, or skips the test.
+func goTool(tb testing.TB) string {
+	tb.Helper()
+	tool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(tool); err != nil {
+		if tool, err = exec.LookPath("go"); err != nil {
+			tb.Skip("no go toolchain")
+		}
+	}
+	return tool
+}
+
+// buildGo builds the Go reactor in dir with GOOS=wasip1 -buildmode=c-shared.
+func buildGo(tb testing.TB, dir string) []byte {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "plugin.wasm")
+	cmd := exec.Command(goTool(tb), "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(tb, err, "build %s:\n%s", dir, msg)
+	b, err := os.ReadFile(out)
+	require.NoError(tb, err)
+	return b
+}

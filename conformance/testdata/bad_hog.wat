@@ -1,0 +1,19 @@
+;; Hostile: on a body of 1 MiB or more (BODY_LEN), tries to grow its memory
+;; by 64 MiB, over memory_mib, and carries on: resources.memory.
+(module
+  (import "tariff_v1" "input" (func $input (param i32 i32 i32) (result i64)))
+  (import "tariff_v1" "set_price" (func $set_price (param i64)))
+  (import "tariff_v1" "input_u64" (func $input_u64 (param i32) (result i64)))
+  (memory (export "memory") 1)
+  (func (export "tariff_abi_v1"))
+  (data (i32.const 0) "{\"name\":\"bad\",\"version\":\"1.0.0\",\"abi_minor\":0,\"kinds\":[\"pricing\"]}")
+  (func (export "tariff_info") (result i64) (i64.const 66)) ;; (0 << 32) | 66
+  (func (export "tariff_price") (result i32)
+    (local $n i64)
+    (if (i64.ge_s (call $input_u64 (i32.const 8)) (i64.const 1048576))
+      (then (drop (memory.grow (i32.const 1024)))))
+    (local.set $n (call $input (i32.const 1) (i32.const 0) (i32.const 0)))
+    (if (i64.lt_s (local.get $n) (i64.const 0)) (then (return (i32.const 1))))
+    (call $set_price (local.get $n))
+    (i32.const 0))
+)

@@ -1,0 +1,22 @@
+;; Hostile: imports from outside the ABI: a function of module "env" and
+;; WASI's path_open (a filesystem): static.imports. It exports _initialize,
+;; as a WASI module must, so nothing else is wrong.
+(module
+  (import "tariff_v1" "input" (func $input (param i32 i32 i32) (result i64)))
+  (import "tariff_v1" "set_price" (func $set_price (param i64)))
+  (import "env" "now" (func $now (result i64)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_initialize"))
+  (func (export "tariff_abi_v1"))
+  (data (i32.const 0) "{\"name\":\"bad\",\"version\":\"1.0.0\",\"abi_minor\":0,\"kinds\":[\"pricing\"]}")
+  (func (export "tariff_info") (result i64) (i64.const 66)) ;; (0 << 32) | 66
+  ;; The price is the length of METHOD, asked with an empty buffer; PASS without one.
+  (func (export "tariff_price") (result i32)
+    (local $n i64)
+    (local.set $n (call $input (i32.const 1) (i32.const 0) (i32.const 0)))
+    (if (i64.lt_s (local.get $n) (i64.const 0)) (then (return (i32.const 1))))
+    (call $set_price (local.get $n))
+    (i32.const 0))
+)

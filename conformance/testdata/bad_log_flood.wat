@@ -1,0 +1,22 @@
+;; Hostile: logs 30 lines on every call, over the cap of 20 per call:
+;; resources.logs.
+(module
+  (import "tariff_v1" "input" (func $input (param i32 i32 i32) (result i64)))
+  (import "tariff_v1" "set_price" (func $set_price (param i64)))
+  (import "tariff_v1" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "tariff_abi_v1"))
+  (data (i32.const 0) "{\"name\":\"bad\",\"version\":\"1.0.0\",\"abi_minor\":0,\"kinds\":[\"pricing\"]}")
+  (func (export "tariff_info") (result i64) (i64.const 66)) ;; (0 << 32) | 66
+  (data (i32.const 256) "pricing")
+  (func (export "tariff_price") (result i32)
+    (local $n i64) (local $i i32)
+    (loop $more
+      (call $log (i32.const 0) (i32.const 256) (i32.const 7))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 30))))
+    (local.set $n (call $input (i32.const 1) (i32.const 0) (i32.const 0)))
+    (if (i64.lt_s (local.get $n) (i64.const 0)) (then (return (i32.const 1))))
+    (call $set_price (local.get $n))
+    (i32.const 0))
+)
