@@ -12,6 +12,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"encoding/base64"
@@ -21,11 +22,14 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -37,6 +41,7 @@ import (
 	"github.com/tariffd/tariff/examples/calculator"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/host"
+	"github.com/tariffd/tariff/plugins"
 	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"google.golang.org/grpc"
@@ -46,10 +51,13 @@ import (
 
 const price = 10
 
+var rounds = 4
+
 func main() {
 	calls := flag.Int("calls", 2000, "paid calls per worker count and path")
 	workersFlag := flag.String("workers", "1,16", "comma-separated worker counts")
 	noFsync := flag.Bool("nofsync", false, "run etcd without fsync (unsafe; shows what the disk costs)")
+	roundsFlag := flag.Int("rounds", 4, "rounds of native vs plugin pricing (medians are reported)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the paid runs to this file")
 	flag.Parse()
 	var workers []int
@@ -71,6 +79,7 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	rounds = max(1, *roundsFlag)
 	if err := run(*calls, workers, *noFsync); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		pprof.StopCPUProfile()
@@ -88,6 +97,11 @@ type rig struct {
 	group    [32]byte
 	opened   []*big.Int // channels opened by paid runs, claimed at the end
 	users    []*ecdsa.PrivateKey
+
+	srv        *host.Server
+	table      *pricing.Table
+	runtime    *plugins.Runtime
+	pluginPath string // the go-tiered example, built for the run
 }
 
 // Free-call identities of the benchmark.
@@ -114,16 +128,58 @@ func run(calls int, workers []int, noFsync bool) error {
 		if err != nil {
 			return err
 		}
+		// Native and plugin pricing alternate for a few rounds and each
+		// keeps its median run: the disk's fsync makes single runs noisy.
 		rpc0, etcd0 := r.chain.Stats().Total(), r.channels.Stats()
-		paid, err := r.load(ctx, w, calls, true)
-		if err != nil {
-			return err
+		var natives, plugs []result
+		for i := range rounds {
+			// Which goes first alternates: the second run of a pair tends
+			// to be the faster one.
+			for j := range 2 {
+				plugin := (i+j)%2 == 1
+				if err := r.usePolicy(ctx, plugin); err != nil {
+					return err
+				}
+				res, err := r.load(ctx, w, calls, true)
+				if err != nil {
+					return err
+				}
+				if plugin {
+					plugs = append(plugs, res)
+				} else {
+					natives = append(natives, res)
+				}
+			}
 		}
-		rpcs := float64(r.chain.Stats().Total()-rpc0) / float64(paid.n)
-		writes := float64(r.channels.Stats().Swaps-etcd0.Swaps) / float64(paid.n)
+		paid, plugged := median(natives), median(plugs)
+		total := 0
+		for _, res := range append(natives, plugs...) {
+			total += res.n
+		}
+		rpcs := float64(r.chain.Stats().Total()-rpc0) / float64(total)
+		writes := float64(r.channels.Stats().Swaps-etcd0.Swaps) / float64(total)
 		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10s %12s %12s\n", w, "direct", direct.rate(), direct.p(50), direct.p(99), "1.00", "-", "-")
 		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12.3f %12.3f\n", w, "tariffd", paid.rate(), paid.p(50), paid.p(99), paid.rate()/direct.rate(), rpcs, writes)
 		fmt.Printf("%-8s added p50 latency: %s\n", "", (paid.lat(50) - direct.lat(50)).Round(time.Microsecond))
+		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n", w, "+plugin", plugged.rate(), plugged.p(50), plugged.p(99), plugged.rate()/direct.rate(), "-", "-")
+		fmt.Printf("%-8s pricing plugin (medians of %d rounds): p50 %+s, throughput %+.1f%% vs native pricing\n", "", rounds,
+			(plugged.lat(50) - paid.lat(50)).Round(time.Microsecond), 100*(plugged.rate()/paid.rate()-1))
+
+		// And while the configuration is reloaded once a second (a longer
+		// run, so that several reloads happen during it).
+		reloads, stop := r.reloadEverySecond(ctx)
+		reloading, err := r.load(ctx, w, 3*calls, true)
+		stop()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n", w, "+reload", reloading.rate(), reloading.p(50), reloading.p(99), reloading.rate()/direct.rate(), "-", "-")
+		fmt.Printf("%-8s %d reloads during the run: p99 %s vs %s without, throughput %+.1f%%\n", "",
+			reloads(), reloading.p(99), plugged.p(99), 100*(reloading.rate()/plugged.rate()-1))
+		if err := r.useNative(); err != nil {
+			return err
+		}
+
 		free, err := r.loadFree(ctx, w, calls)
 		if err != nil {
 			return err
@@ -131,6 +187,67 @@ func run(calls int, workers []int, noFsync bool) error {
 		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n\n", w, "freecall", free.rate(), free.p(50), free.p(99), free.rate()/direct.rate(), "-", "-")
 	}
 	return r.claimAll(ctx)
+}
+
+// usePlugin swaps in a policy whose pricing plugin (the go-tiered example)
+// charges the same price as the metadata, so payments do not change.
+func (r *rig) usePlugin(ctx context.Context) error {
+	wasm, err := os.ReadFile(r.pluginPath)
+	if err != nil {
+		return err
+	}
+	p, err := r.runtime.Load(ctx, wasm, plugins.Options{Name: "tiered",
+		Config: []byte(`{"methods":{"/example_service.Calculator/add":{"base":` + strconv.Itoa(price) + `}}}`)})
+	if err != nil {
+		return err
+	}
+	policy, err := pricing.NewPolicy(r.table, []pricing.Rule{{Name: "tiered", Kind: plugins.KindPricing,
+		Methods: []string{"/example_service.Calculator/*"}, Plugin: p}}, nil)
+	if err != nil {
+		_ = p.Close(ctx)
+		return err
+	}
+	r.srv.SetPolicy(policy)
+	return nil
+}
+
+func (r *rig) usePolicy(ctx context.Context, plugin bool) error {
+	if plugin {
+		return r.usePlugin(ctx)
+	}
+	return r.useNative()
+}
+
+func (r *rig) useNative() error {
+	policy, err := pricing.NewPolicy(r.table, nil, nil)
+	if err != nil {
+		return err
+	}
+	r.srv.SetPolicy(policy)
+	return nil
+}
+
+// reloadEverySecond swaps in a freshly loaded plugin policy once a second,
+// as a reload does, until stop; reloads reports how many happened.
+func (r *rig) reloadEverySecond(ctx context.Context) (reloads func() int, stop func()) {
+	var n atomic.Int64
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := r.usePlugin(ctx); err == nil {
+					n.Add(1)
+				}
+			}
+		}
+	}()
+	return func() int { return int(n.Load()) }, func() { close(done); <-finished }
 }
 
 // claimAll plays the provider: one StartClaim per channel the paid runs used.
@@ -268,6 +385,17 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
+	r.srv, r.table = srv, table
+	if r.runtime, err = plugins.NewRuntime(ctx, plugins.RuntimeOptions{}); err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { _ = r.runtime.Close(context.Background()) })
+	r.pluginPath = filepath.Join(dir, "go-tiered.wasm")
+	build := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", r.pluginPath, "./examples/plugins/go-tiered")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("build the go-tiered plugin (run from the repository root): %v: %s", err, out))
+	}
 	front, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fail(err)
@@ -290,6 +418,13 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 		r.conn = conn // the last one is tariffd's
 	}
 	return r, cleanup, nil
+}
+
+// median is the run with the median throughput.
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(a.rate(), b.rate()) })
+	return s[len(s)/2]
 }
 
 type result struct {
