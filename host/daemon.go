@@ -110,6 +110,7 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	if d.server, err = NewServer(opts); err != nil {
 		return err
 	}
+	d.metrics.reg.MustRegister(newPolicyCollector(d.server.pipeline.policies.current))
 	if d.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("listen on daemon_endpoint %q: %w", cfg.Listen, err)
 	}

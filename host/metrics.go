@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tariffd/tariff/pricing"
 )
 
 // metrics are the daemon's Prometheus metrics, served on /metrics of the
@@ -53,4 +54,31 @@ func (m *metrics) reloaded(err error) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// policyCollector exports the decisions of the current snapshot's plugins.
+// They count from the snapshot's start, so a reload resets them (rate()
+// and increase() handle resets).
+type policyCollector struct {
+	decisions *prometheus.Desc
+	current   func() *pricing.Policy
+}
+
+func newPolicyCollector(current func() *pricing.Policy) *policyCollector {
+	return &policyCollector{
+		decisions: prometheus.NewDesc("tariff_plugin_decisions_total",
+			"Decisions of each configured plugin since the configuration was loaded, by outcome (ok, pass, deny, error, fallback).",
+			[]string{"plugin", "kind", "outcome"}, nil),
+		current: current,
+	}
+}
+
+func (c *policyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.decisions }
+
+func (c *policyCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range c.current().Stats().Rules {
+		for outcome, n := range r.Decisions {
+			ch <- prometheus.MustNewConstMetric(c.decisions, prometheus.CounterValue, float64(n), r.Name, r.Kind.String(), outcome.String())
+		}
+	}
 }

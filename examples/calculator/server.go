@@ -29,6 +29,10 @@ const (
 	UserAddressHeader = "snet-user-address"
 	// CallerTrailer is the trailer key the server echoes UserAddressHeader in.
 	CallerTrailer = "x-calculator-caller"
+	// TierHeader is a request header the server echoes in TierTrailer, so a
+	// demo can show what a transform plugin set before forwarding.
+	TierHeader  = "x-tariff-tier"
+	TierTrailer = "x-calculator-tier"
 	// MaxCount is the largest a accepted by count.
 	MaxCount = 1_000_000
 	// stopGrace is how long Serve waits for running calls after ctx is done
@@ -89,10 +93,14 @@ func Serve(ctx context.Context, lis net.Listener) error {
 // snet-user-address, or nil when the call did not carry one.
 func callerTrailer(ctx context.Context) metadata.MD {
 	md, _ := metadata.FromIncomingContext(ctx)
+	var tr metadata.MD
 	if v := md.Get(UserAddressHeader); len(v) > 0 {
-		return metadata.Pairs(CallerTrailer, v[0])
+		tr = metadata.Pairs(CallerTrailer, v[0])
 	}
-	return nil
+	if v := md.Get(TierHeader); len(v) > 0 {
+		tr = metadata.Join(tr, metadata.Pairs(TierTrailer, v[0]))
+	}
+	return tr
 }
 
 func setUnaryTrailer(ctx context.Context) {

@@ -5,14 +5,17 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow/paidcall"
+	"github.com/tariffd/tariff/examples/calculator"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/examples/devnet/localnet"
 	"github.com/tariffd/tariff/host"
@@ -119,4 +122,68 @@ plugin "tiered" {
 	st, err := paidcall.State(ctx, conn, n.Sim.Sender.Key, n.Sim.Contracts.MPE, id, head)
 	require.NoError(t, err)
 	require.Equal(t, int64(35), new(big.Int).SetBytes(st.GetCurrentSignedAmount()).Int64())
+}
+
+// A free_call policy and a transform, from HCL next to the snetd JSON: the
+// daily allowance lets a user make more free calls than the metadata's
+// free_calls, and the transform's header reaches the service.
+func TestFreeCallAndTransformPlugins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wasm plugins")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	allowance, transform := buildGoPlugin(t, "go-daily-allowance"), buildGoPlugin(t, "go-transform")
+	hcl := filepath.Join(t.TempDir(), "plugins.hcl")
+	require.NoError(t, os.WriteFile(hcl, []byte(`
+plugin "allowance" {
+  kind    = "free_call"
+  path    = "`+allowance+`"
+  methods = ["/example_service.Calculator/add"]
+  config  = { per_day = 5, since = "2024-01-01", max_total = 5 }
+}
+plugin "tier" {
+  kind    = "transform"
+  path    = "`+transform+`"
+  limits { timeout = "200ms" }
+  config  = { default_tier = "standard", free_tier = "free", body_field = 0 }
+}
+`), 0o644))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	require.NoError(t, err)
+	defer n.Close()
+
+	// Five free calls where the metadata allows three; the sixth is refused.
+	var out strings.Builder
+	for i := range 5 {
+		_, err := n.FreeCall(ctx, &out)
+		require.NoError(t, err, "free call %d: %s", i+1, out.String())
+	}
+	_, err = n.FreeCall(ctx, &out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "free call")
+
+	// A paid call: the transform tagged it before forwarding.
+	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	id, err := n.OpenChannel(ctx, 1_000_000, 100_000)
+	require.NoError(t, err)
+	payer := paidcall.NewPayer(n.Sim.Sender.Key, n.Sim.Contracts.MPE, id, new(big.Int), new(big.Int))
+	pctx, err := payer.Pay(ctx, big.NewInt(localnet.Prices["mul"]))
+	require.NoError(t, err)
+	pctx = metadata.AppendToOutgoingContext(pctx, calculator.TierHeader, "platinum") // a client cannot pick its tier
+	var trailer metadata.MD
+	_, err = calculatorpb.NewCalculatorClient(conn).Mul(pctx, &calculatorpb.Numbers{A: 2, B: 3}, grpc.Trailer(&trailer))
+	require.NoError(t, err)
+	require.Equal(t, []string{"standard"}, trailer.Get(calculator.TierTrailer))
+
+	// Both plugins' decisions are in the metrics.
+	res, err := http.Get("http://" + n.DaemonAddr + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Contains(t, string(body), `tariff_plugin_decisions_total{kind="free_call",outcome="ok",plugin="allowance"}`)
+	require.Contains(t, string(body), `tariff_plugin_decisions_total{kind="transform",outcome="ok",plugin="tier"}`)
 }
