@@ -2,16 +2,15 @@ package conformance_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tariffd/tariff/plugins/plugintest"
 )
 
 var ctx = context.Background()
@@ -38,32 +37,7 @@ func buildFixture(name string) ([]byte, error) {
 	if b, ok := fixtures[name]; ok {
 		return b, nil
 	}
-	src := filepath.Join("testdata", name+".wat")
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		return nil, fmt.Errorf("wat2wasm is not installed: the fixtures in conformance/testdata are WAT " +
-			"sources built by the tests; install wabt (`make deps-apt`, or `apt-get install wabt`)")
-	}
-	text, err := os.ReadFile(src)
-	if err != nil {
-		return nil, err
-	}
-	var flags []string
-	for _, line := range strings.Split(string(text), "\n") {
-		if rest, ok := strings.CutPrefix(line, ";; wat2wasm: "); ok {
-			flags = append(flags, strings.Fields(rest)...)
-		}
-	}
-	dir, err := os.MkdirTemp("", "tariff-wat")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "out.wasm")
-	if msg, err := exec.Command(tool, append(flags, src, "-o", out)...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
-	}
-	b, err := os.ReadFile(out)
+	b, err := plugintest.WAT(filepath.Join("testdata", name+".wat"))
 	if err == nil {
 		fixtures[name] = b
 	}

@@ -3,17 +3,14 @@ package plugins_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tariffd/tariff/plugins/plugintest"
 
 	"github.com/tariffd/tariff/plugins"
 )
@@ -49,33 +46,7 @@ func buildFixture(name string) ([]byte, error) {
 }
 
 // wat2wasm compiles a WAT source file.
-func wat2wasm(src string) ([]byte, error) {
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		return nil, fmt.Errorf("wat2wasm is not installed: the plugin fixtures in plugins/testdata are WAT " +
-			"sources built by the tests; install wabt (`make deps-apt`, or `apt-get install wabt`)")
-	}
-	text, err := os.ReadFile(src)
-	if err != nil {
-		return nil, err
-	}
-	var flags []string
-	for _, line := range strings.Split(string(text), "\n") {
-		if rest, ok := strings.CutPrefix(line, ";; wat2wasm: "); ok {
-			flags = append(flags, strings.Fields(rest)...)
-		}
-	}
-	dir, err := os.MkdirTemp("", "tariff-wat")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "out.wasm")
-	if msg, err := exec.Command(tool, append(flags, src, "-o", out)...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
-	}
-	return os.ReadFile(out)
-}
+func wat2wasm(src string) ([]byte, error) { return plugintest.WAT(src) }
 
 // logs records log lines.
 type logs struct {

@@ -2,24 +2,21 @@ package pricing_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/big"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tariffd/tariff/plugins/plugintest"
 
 	"github.com/tariffd/tariff/plugins"
 	"github.com/tariffd/tariff/pricing"
 )
 
-// Plugin fixtures are WAT sources in testdata, built with wabt's wat2wasm
-// (as in package plugins, whose test helpers are not importable).
+// Plugin fixtures are WAT sources in testdata, built with wabt's wat2wasm.
 
 var (
 	fixtureMu sync.Mutex
@@ -33,21 +30,7 @@ func wasmOf(name string) ([]byte, error) {
 	if b, ok := fixtures[name]; ok {
 		return b, nil
 	}
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		return nil, fmt.Errorf("wat2wasm is not installed: the plugin fixtures in pricing/testdata are WAT " +
-			"sources built by the tests; install wabt (`make deps-apt`, or `apt-get install wabt`)")
-	}
-	dir, err := os.MkdirTemp("", "tariff-wat")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	src, out := filepath.Join("testdata", name+".wat"), filepath.Join(dir, "out.wasm")
-	if msg, err := exec.Command(tool, src, "-o", out).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
-	}
-	b, err := os.ReadFile(out)
+	b, err := plugintest.WAT(filepath.Join("testdata", name+".wat"))
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/examples/devnet/localnet"
 	"github.com/tariffd/tariff/host"
+	"github.com/tariffd/tariff/plugins/plugintest"
 	tariffpb "github.com/tariffd/tariff/proto/tariff"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -47,9 +47,10 @@ plugin "flat" {
 // buildWAT assembles a test plugin from testdata.
 func buildWAT(t *testing.T, name string) string {
 	t.Helper()
+	wasm, err := plugintest.WAT(filepath.Join("testdata", name+".wat"))
+	require.NoError(t, err)
 	out := filepath.Join(t.TempDir(), name+".wasm")
-	b, err := exec.Command("wat2wasm", filepath.Join("testdata", name+".wat"), "-o", out).CombinedOutput()
-	require.NoError(t, err, "wat2wasm (Debian package wabt, installed by make deps): %s", b)
+	require.NoError(t, os.WriteFile(out, wasm, 0o644))
 	return out
 }
 
