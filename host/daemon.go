@@ -138,7 +138,7 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 		return fmt.Errorf("plugin runtime: %w", err)
 	}
 	d.closers = append(d.closers, func() error { return d.plugins.Close(context.Background()) })
-	if opts.Policy, err = buildPolicy(ctx, d.plugins, cfg.Plugins, sg.Pricing, d.log); err != nil {
+	if opts.Policy, err = buildPolicy(ctx, d.plugins, cfg.Plugins, sg.Pricing, env.Methods, d.log); err != nil {
 		return err
 	}
 	opts.OrgID, opts.ServiceID, opts.GroupID = cfg.OrganizationID, cfg.ServiceID, og.IDBase64()
@@ -203,6 +203,9 @@ type PaymentEnv struct {
 	OrgGroup     *metadata.OrgGroup
 	ServiceGroup *metadata.ServiceGroup
 	Store        *escrow.Store
+	// Methods are the service's gRPC methods from its published API
+	// (service_api_source); nil when it has none or it cannot be read.
+	Methods []string
 
 	closers []func() error
 }
@@ -248,6 +251,7 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 	}
 	env.OrgGroup, _ = env.Org.Group(cfg.Group)
 	env.ServiceGroup, _ = env.Service.Group(cfg.Group)
+	env.Methods = apiMethods(ctx, env.Service, loader.Fetcher, log)
 	kv, requestTimeout, err := env.openStorage(ctx, cfg, log, startEmbedded)
 	if err != nil {
 		return env, err
@@ -255,6 +259,27 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 	keys := escrow.NewKeys(cfg.Blockchain.Network, cfg.OrganizationID, env.OrgGroup.IDBase64(), env.Service.MPEAddress)
 	env.Store = escrow.NewStore(kv, keys, requestTimeout)
 	return env, nil
+}
+
+// apiMethods reads the methods of the service's published API, so that
+// plugin method patterns can be checked against them. It is best effort:
+// without it the patterns are only checked for syntax.
+func apiMethods(ctx context.Context, svc *metadata.Service, f *metadata.Fetcher, log *slog.Logger) []string {
+	if svc.APISource == "" {
+		return nil
+	}
+	uri, err := metadata.ParseURI([]byte(svc.APISource))
+	if err == nil {
+		var archive []byte
+		if archive, err = f.Fetch(ctx, uri); err == nil {
+			var methods []string
+			if methods, err = metadata.APIMethods(archive); err == nil {
+				return methods
+			}
+		}
+	}
+	log.Warn("service API not read: plugin method patterns are checked for syntax only", "source", svc.APISource, "err", err)
+	return nil
 }
 
 // Close releases what OpenPayments opened, the embedded etcd included.

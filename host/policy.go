@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
+	"slices"
+	"strings"
 
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/plugins"
@@ -13,7 +16,18 @@ import (
 
 // buildPolicy loads the configured plugins into rt and makes the pricing
 // policy of one configuration snapshot. On error nothing stays loaded.
-func buildPolicy(ctx context.Context, rt *plugins.Runtime, blocks []config.Plugin, table *pricing.Table, log *slog.Logger) (*pricing.Policy, error) {
+//
+// methods, when known (the service's published API), must each be selected
+// by every method pattern: a pattern that selects nothing is a mistake
+// (a typo in a service name would silently price nothing).
+func buildPolicy(ctx context.Context, rt *plugins.Runtime, blocks []config.Plugin, table *pricing.Table, methods []string, log *slog.Logger) (*pricing.Policy, error) {
+	if methods != nil {
+		for _, b := range blocks {
+			if err := checkPatterns(b, methods); err != nil {
+				return nil, err
+			}
+		}
+	}
 	rules := make([]pricing.Rule, 0, len(blocks))
 	closeAll := func() {
 		for _, r := range rules {
@@ -63,4 +77,15 @@ func loadRule(ctx context.Context, rt *plugins.Runtime, b config.Plugin, log *sl
 		return pricing.Rule{}, fmt.Errorf("%s: the module does not implement kind %q (its tariff_info declares %v)", where, b.Kind, p.Info().Kinds)
 	}
 	return pricing.Rule{Name: b.Name, Kind: kind, Methods: b.Methods, OnError: onError, Plugin: p}, nil
+}
+
+// checkPatterns refuses a method pattern that selects none of methods.
+func checkPatterns(b config.Plugin, methods []string) error {
+	for _, pat := range b.Methods {
+		if !slices.ContainsFunc(methods, func(m string) bool { ok, _ := path.Match(pat, m); return ok }) {
+			return fmt.Errorf("plugin %q (%s): methods pattern %q selects none of the service's %d methods (%s)",
+				b.Name, b.Origin, pat, len(methods), strings.Join(methods, ", "))
+		}
+	}
+	return nil
 }

@@ -45,7 +45,7 @@ func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
 	if d.plugins == nil {
 		return warnings, errors.New("reload: payments are disabled, there is no pricing to reload")
 	}
-	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, d.env.ServiceGroup.Pricing, d.log)
+	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, d.env.ServiceGroup.Pricing, d.env.Methods, d.log)
 	if err != nil {
 		return warnings, fmt.Errorf("reload: %w", err)
 	}

@@ -6,6 +6,8 @@
 package localnet
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -148,9 +150,10 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	for m, p := range Prices {
 		methods = append(methods, map[string]any{"method_name": m, "price_in_cogs": p})
 	}
+	apiURI := ipfs.add(apiTar())
 	svcURI := ipfs.add(mustJSON(map[string]any{
 		"version": 1, "display_name": "Example Calculator", "encoding": "proto", "service_type": "grpc",
-		"mpe_address": c.MPE.Hex(),
+		"mpe_address": c.MPE.Hex(), "service_api_source": apiURI,
 		"groups": []any{map[string]any{
 			"group_name": GroupName, "group_id": groupB64,
 			"endpoints":                []string{"http://" + loopback(o.DaemonPort)},
@@ -279,6 +282,16 @@ func (n *Network) OpenChannel(ctx context.Context, value int64, blocks uint64) (
 	}
 	return n.Sim.Contracts.DepositAndOpenChannel(ctx, n.Sim.Sender.Opts(), n.Sim.Sender.Address, n.Sim.Provider.Address,
 		n.GroupID, big.NewInt(value), new(big.Int).SetUint64(head+blocks))
+}
+
+// apiTar is the Calculator's API as providers publish it: a tar of protos.
+func apiTar() []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "example_service.proto", Mode: 0o644, Size: int64(len(calculator.API)), Typeflag: tar.TypeReg})
+	_, _ = tw.Write(calculator.API)
+	_ = tw.Close()
+	return buf.Bytes()
 }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

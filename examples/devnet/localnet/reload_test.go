@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,3 +171,31 @@ func TestReloadUnderLoad(t *testing.T) {
 }
 
 func payerChannel(p *paidcall.Payer) *big.Int { return p.Channel() }
+
+// A plugin whose method patterns select none of the service's methods (as
+// its published API declares them) is a mistake: the reload is refused
+// with the location and the running configuration stays.
+func TestReloadRefusesPatternsThatSelectNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wasm := buildWAT(t, "flat")
+	hcl := filepath.Join(t.TempDir(), "plugins.hcl")
+	require.NoError(t, os.WriteFile(hcl, []byte(pluginHCL(wasm, 7)), 0o644))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	require.NoError(t, err)
+	defer n.Close()
+
+	typo := strings.Replace(pluginHCL(wasm, 9), "Calculator/add", "Calculater/add", 1)
+	require.NoError(t, os.WriteFile(hcl, []byte(typo), 0o644))
+	_, err = n.Daemon.Reload(ctx)
+	require.ErrorContains(t, err, `methods pattern "/example_service.Calculater/add" selects none of the service's`)
+	require.ErrorContains(t, err, "plugins.hcl:2")
+
+	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	q, err := tariffpb.NewQuoteServiceClient(conn).Quote(ctx, &tariffpb.QuoteRequest{Method: "/example_service.Calculator/add"})
+	require.NoError(t, err)
+	require.Equal(t, "7", q.GetPriceInCogs(), "the running configuration stays")
+}
