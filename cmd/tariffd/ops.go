@@ -127,6 +127,18 @@ func (s *storage) close() { _ = s.env.Close() }
 // groupIDBase64 is the group id as the free-call keys spell it.
 func (s *storage) groupIDBase64() string { return s.env.OrgGroup.IDBase64() }
 
+// withStore opens the payment storage for f and closes it after.
+func (c *opsCommand) withStore(f func(ctx context.Context, st *storage) error) error {
+	ctx, stop := opsContext()
+	defer stop()
+	st, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	return f(ctx, st)
+}
+
 func opsContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
@@ -211,13 +223,10 @@ func (c *opsCommand) channels(args []string) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	ctx, stop := opsContext()
-	defer stop()
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
+	return c.withStore(c.listChannels)
+}
+
+func (c *opsCommand) listChannels(ctx context.Context, st *storage) error {
 	entries, err := st.store.InspectChannels(ctx)
 	if err != nil {
 		return err
@@ -285,13 +294,10 @@ func (c *opsCommand) claims(args []string) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	ctx, stop := opsContext()
-	defer stop()
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
+	return c.withStore(c.listClaims)
+}
+
+func (c *opsCommand) listClaims(ctx context.Context, st *storage) error {
 	entries, err := st.store.InspectClaims(ctx)
 	if err != nil {
 		return err
@@ -381,13 +387,10 @@ func (c *opsCommand) freeCallsList(args []string) error {
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	ctx, stop := opsContext()
-	defer stop()
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
+	return c.withStore(c.printFreeCalls)
+}
+
+func (c *opsCommand) printFreeCalls(ctx context.Context, st *storage) error {
 	doc, err := listFreeCalls(ctx, st.store)
 	if err != nil {
 		return err
@@ -449,13 +452,12 @@ func (c *opsCommand) freeCallsReset(args []string) error {
 		c.fs.Usage()
 		return errUsage
 	}
-	ctx, stop := opsContext()
-	defer stop()
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
+	return c.withStore(func(ctx context.Context, st *storage) error {
+		return c.resetFreeCalls(ctx, st, address, user)
+	})
+}
+
+func (c *opsCommand) resetFreeCalls(ctx context.Context, st *storage, address, user string) error {
 	prev, err := st.store.ResetFreeCalls(ctx, address, user, st.cfg.OrganizationID, st.cfg.ServiceID, st.groupIDBase64())
 	if errors.Is(err, escrow.ErrNoFreeCallCounter) {
 		return fmt.Errorf("%w%s", err, similarCounters(ctx, st.store, address, user))
