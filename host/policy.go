@@ -64,7 +64,8 @@ func loadRule(ctx context.Context, rt *plugins.Runtime, b config.Plugin, log *sl
 	if err != nil {
 		return pricing.Rule{}, fmt.Errorf("%s: %w", where, err)
 	}
-	limits := plugins.Limits{MemoryMiB: b.Limits.MemoryMiB, Timeout: b.Limits.Timeout, Instances: b.Limits.Instances}
+	limits := plugins.Limits{MemoryMiB: b.Limits.MemoryMiB, Timeout: b.Limits.Timeout, Instances: b.Limits.Instances,
+		InitTimeout: b.Limits.InitTimeout}
 	p, err := rt.Load(ctx, wasm, plugins.Options{
 		Name: b.Name, Config: b.Config, SHA256: b.SHA256, Limits: limits,
 		Logger: log.With("plugin", b.Name),

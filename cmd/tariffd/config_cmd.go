@@ -248,7 +248,8 @@ func pluginOptions(p config.Plugin) plugins.Options {
 		Name:   p.Name,
 		Config: p.Config,
 		SHA256: p.SHA256,
-		Limits: plugins.Limits{MemoryMiB: p.Limits.MemoryMiB, Timeout: p.Limits.Timeout, Instances: p.Limits.Instances},
+		Limits: plugins.Limits{MemoryMiB: p.Limits.MemoryMiB, Timeout: p.Limits.Timeout, Instances: p.Limits.Instances,
+			InitTimeout: p.Limits.InitTimeout},
 	}
 }
 

@@ -290,7 +290,7 @@ func TestConfigPluginLimitsFitThePluginsPackage(t *testing.T) {
 	}
 	def := load(`kind = "pricing"`)
 	require.Equal(t, config.PluginLimits{MemoryMiB: plugins.DefaultMemoryMiB, Timeout: plugins.DefaultTimeout,
-		Instances: plugins.DefaultInstances}, def.Limits)
+		Instances: plugins.DefaultInstances, InitTimeout: plugins.DefaultInitTimeout}, def.Limits)
 	require.Equal(t, plugins.DefaultTransformTimeout, load(`kind = "transform"`).Limits.Timeout)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

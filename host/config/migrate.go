@@ -31,6 +31,7 @@ var durationKeys = map[string]bool{
 	"storage.etcd.request_timeout":     true,
 	"tokens.expiry":                    true,
 	"plugin.limits.timeout":            true,
+	"plugin.limits.init_timeout":       true,
 }
 
 // Migrate returns the HCL equivalent of the configuration file at path:

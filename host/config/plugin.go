@@ -69,6 +69,9 @@ type PluginLimits struct {
 	MemoryMiB uint32        // memory_mib: the guest's linear memory
 	Timeout   time.Duration // timeout: wall clock per call
 	Instances int           // instances: calls that run at once
+	// InitTimeout bounds an instance's start (_initialize and tariff_init):
+	// a Go plugin starts its runtime there.
+	InitTimeout time.Duration // init_timeout
 }
 
 // Matches reports whether the plugin applies to the full method name
@@ -90,11 +93,13 @@ const (
 	defaultPluginTimeout          = 20 * time.Millisecond
 	defaultPluginTransformTimeout = 100 * time.Millisecond
 	defaultPluginInstances        = 4
+	defaultPluginInitTimeout      = time.Second
 
 	maxPluginMemoryMiB        = 1024
 	maxPluginTimeout          = time.Second // pricing and free_call run before every paid call
 	maxPluginTransformTimeout = 5 * time.Second
 	maxPluginInstances        = 64
+	maxPluginInitTimeout      = 30 * time.Second
 
 	// maxPluginFileBytes is the plugins package's largest module: a bigger
 	// file cannot load, so it is not read at all.
@@ -208,7 +213,8 @@ func (b *builder) plugin(blk *pluginBlock) (Plugin, bool) {
 
 func (b *builder) pluginLimits(blk *pluginBlock, kind string) PluginLimits {
 	l := val(blk.Limits)
-	out := PluginLimits{MemoryMiB: defaultPluginMemoryMiB, Timeout: defaultPluginTimeout, Instances: defaultPluginInstances}
+	out := PluginLimits{MemoryMiB: defaultPluginMemoryMiB, Timeout: defaultPluginTimeout, Instances: defaultPluginInstances,
+		InitTimeout: defaultPluginInitTimeout}
 	maxTimeout := maxPluginTimeout
 	if kind == PluginTransform {
 		out.Timeout, maxTimeout = defaultPluginTransformTimeout, maxPluginTransformTimeout
@@ -238,6 +244,19 @@ func (b *builder) pluginLimits(blk *pluginBlock, kind string) PluginLimits {
 			b.pluginIssue(blk, "limits.timeout", "%s is above the maximum of %s for a %s plugin", d, maxTimeout, timeoutClass(kind))
 		default:
 			out.Timeout = d
+		}
+	}
+	if l.InitTimeout != nil {
+		d, err := parseDuration(*l.InitTimeout)
+		switch {
+		case err != nil:
+			b.pluginIssue(blk, "limits.init_timeout", "%q is not a duration such as \"1s\"", *l.InitTimeout)
+		case d == 0:
+			b.pluginIssue(blk, "limits.init_timeout", "must be greater than zero")
+		case d > maxPluginInitTimeout:
+			b.pluginIssue(blk, "limits.init_timeout", "%s is above the maximum of %s", d, maxPluginInitTimeout)
+		default:
+			out.InitTimeout = d
 		}
 	}
 	return out

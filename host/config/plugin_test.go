@@ -63,7 +63,7 @@ func TestPluginsNextToSnetdJSON(t *testing.T) {
 	require.Equal(t, PluginPricing, tiered.Kind)
 	require.Equal(t, wasm, tiered.Path, "relative to the HCL file, made absolute")
 	require.Equal(t, "fdebfd3da0f0eaf6bbe2ee185cbbf669ab29e8257571ca27e0b511aef4a9c9bb", tiered.SHA256, "lowercase")
-	require.Equal(t, PluginLimits{MemoryMiB: 16, Timeout: 20 * time.Millisecond, Instances: 4}, tiered.Limits)
+	require.Equal(t, PluginLimits{MemoryMiB: 16, Timeout: 20 * time.Millisecond, Instances: 4, InitTimeout: time.Second}, tiered.Limits)
 	require.JSONEq(t, `{"header":"x-priority","multiplier":2,"tiers":[{"over_bytes":1024,"price":25}]}`, string(tiered.Config))
 	require.Equal(t, "testdata/plugins/plugins.hcl:4:1", tiered.Origin.Position())
 	require.Equal(t, "plugin.tiered", tiered.Origin.Key)
@@ -73,7 +73,7 @@ func TestPluginsNextToSnetdJSON(t *testing.T) {
 	require.Equal(t, tiered.SHA256, daily.SHA256, "unpinned: the hash of the file as read")
 	require.Equal(t, []string{AllMethods}, daily.Methods)
 	require.Equal(t, OnErrorFallback, daily.OnError)
-	require.Equal(t, PluginLimits{MemoryMiB: 32, Timeout: 20 * time.Millisecond, Instances: 4}, daily.Limits)
+	require.Equal(t, PluginLimits{MemoryMiB: 32, Timeout: 20 * time.Millisecond, Instances: 4, InitTimeout: time.Second}, daily.Limits)
 	require.Nil(t, daily.Config, "no config: the plugin's config call answers absent")
 
 	transform := plugins[2]
@@ -96,11 +96,12 @@ func TestPluginDefaultTimeouts(t *testing.T) {
 func TestPluginLimitsAtTheMaxima(t *testing.T) {
 	p := loadPlugin(t, `kind = "pricing"
 		limits {
-		  memory_mib = 1024
-		  timeout    = "1s"
-		  instances  = 64
+		  memory_mib   = 1024
+		  timeout      = "1s"
+		  instances    = 64
+		  init_timeout = "30s"
 		}`)
-	require.Equal(t, PluginLimits{MemoryMiB: 1024, Timeout: time.Second, Instances: 64}, p.Limits)
+	require.Equal(t, PluginLimits{MemoryMiB: 1024, Timeout: time.Second, Instances: 64, InitTimeout: 30 * time.Second}, p.Limits)
 	p = loadPlugin(t, `kind = "transform"
 		limits { timeout = 5 }`)
 	require.Equal(t, 5*time.Second, p.Limits.Timeout, "a bare number is seconds, as elsewhere")
@@ -181,7 +182,7 @@ func TestPluginMergeByName(t *testing.T) {
 	tiered := cfg.Plugins[0]
 	require.Equal(t, "testdata/plugins/override.hcl:4:1", tiered.Origin.Position())
 	require.Equal(t, []string{"/example_service.Calculator/mul"}, tiered.Methods)
-	require.Equal(t, PluginLimits{MemoryMiB: 64, Timeout: 20 * time.Millisecond, Instances: 8}, tiered.Limits,
+	require.Equal(t, PluginLimits{MemoryMiB: 64, Timeout: 20 * time.Millisecond, Instances: 8, InitTimeout: time.Second}, tiered.Limits,
 		"replaced whole: the timeout is the default again")
 	require.Nil(t, tiered.Config, "replaced whole: the earlier config is gone")
 	require.Equal(t, OnErrorDeny, tiered.OnError)

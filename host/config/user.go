@@ -220,9 +220,10 @@ type pluginBlock struct {
 }
 
 type pluginLimitsBlock struct {
-	MemoryMiB *int    `hcl:"memory_mib,optional"`
-	Timeout   *string `hcl:"timeout,optional"`
-	Instances *int    `hcl:"instances,optional"`
+	MemoryMiB   *int    `hcl:"memory_mib,optional"`
+	Timeout     *string `hcl:"timeout,optional"`
+	Instances   *int    `hcl:"instances,optional"`
+	InitTimeout *string `hcl:"init_timeout,optional"`
 }
 
 // Accessors that create a block on first use, for the JSON and env
