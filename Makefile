@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 export CGO_ENABLED ?= 1
 
-.PHONY: all build deps deps-apt deps-npm proto test test-short bench devnet fmt vet clean plugins
+.PHONY: all build deps deps-apt deps-npm deps-snet-sdk proto test test-short bench devnet fmt vet clean plugins
 
 include examples/plugins/go.mk
 include examples/plugins/rust.mk
@@ -15,11 +15,17 @@ build:
 	$(GO) build -o $(BIN)/tariffd ./cmd/tariffd
 
 ## deps: the npm contract artifacts and the Debian tools the tests use.
-deps: deps-npm deps-apt deps-rust
+deps: deps-npm deps-apt deps-rust deps-snet-sdk
 
 deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	@touch $@
+
+# snet-sdk (npm), the SingularityNET JS client, for the test that pays through tariffd with it.
+deps-snet-sdk: examples/snet-sdk/node_modules/.package-lock.json
+examples/snet-sdk/node_modules/.package-lock.json: examples/snet-sdk/package.json examples/snet-sdk/package-lock.json
+	cd examples/snet-sdk && npm ci --no-audit --no-fund
 	@touch $@
 
 # protoc for `make proto`, wabt (wat2wasm) for the plugin fixtures. Skipped when already present.

@@ -447,9 +447,13 @@ func (c *Chain) Refresh(ctx context.Context, id *big.Int) (*ChainChannel, error)
 	if err != nil {
 		return nil, err
 	}
+	// The client may have changed the channel in a block the cache has not
+	// seen (a top-up right before paying): read the head first, unless it
+	// was read a moment ago, so that a new block allows a new channel read.
+	// A flood of refusals costs at most ten head reads per poll interval
+	// and one channel read per channel per block.
 	c.mu.Lock()
-	// Half an interval of slack: Run's own poll lands about every interval.
-	stale := !c.haveHead || time.Since(c.headAt) > c.opts.PollInterval*3/2
+	stale := !c.haveHead || time.Since(c.headAt) > c.opts.PollInterval/10
 	c.mu.Unlock()
 	if stale {
 		if _, err := c.RefreshHead(ctx); err != nil {

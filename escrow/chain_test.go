@@ -287,6 +287,27 @@ func TestChainRefreshIsBoundedPerBlock(t *testing.T) {
 	require.Equal(t, uint64(2), chain.Stats().ChannelCalls)
 }
 
+// A client that tops up its channel and pays at once, before the poll has
+// seen the block, is not refused: Refresh reads the head first (unless it
+// is fresh), and the new block allows a new read of the channel.
+func TestChainRefreshSeesATopUpBeforeThePoll(t *testing.T) {
+	sim := testSim(t)
+	ctx := t.Context()
+	id, _ := chainTestOpen(t, sim, 1000, 100)
+	chain := chainTestNew(t, sim.Client(), sim, 2*time.Second) // the default poll; Run is not started
+
+	ch, err := chain.Channel(ctx, id)
+	require.NoError(t, err)
+	requireBigEq(t, 1000, ch.Value)
+	require.NoError(t, sim.Contracts.Deposit(ctx, sim.Sender.Opts(), big.NewInt(500)))
+	require.NoError(t, sim.Contracts.ChannelAddFunds(ctx, sim.Sender.Opts(), id, big.NewInt(500)))
+	time.Sleep(250 * time.Millisecond) // the client's own round trip, at least
+
+	ch, err = chain.Refresh(ctx, id)
+	require.NoError(t, err)
+	requireBigEq(t, 1500, ch.Value)
+}
+
 func TestChainRefreshReadsAStaleHead(t *testing.T) {
 	sim := testSim(t)
 	ctx := t.Context()

@@ -324,7 +324,8 @@ func (s *contentStore) add(doc []byte) string {
 }
 
 func (s *contentStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v0/cat" || r.Method != http.MethodPost {
+	// Kubo's RPC API takes POST; snet-sdk (JS) reads with GET.
+	if r.URL.Path != "/api/v0/cat" || (r.Method != http.MethodPost && r.Method != http.MethodGet) {
 		http.NotFound(w, r)
 		return
 	}
