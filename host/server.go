@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"github.com/soheilhy/cmux"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -58,7 +59,7 @@ type ServerOptions struct {
 // other method to the AI service after payment.
 type Server struct {
 	grpc     *grpc.Server
-	http     *http.Server // HTTP/1 on the same port: /heartbeat, /encoding
+	http     *http.Server // HTTP/1 on the same port: gRPC-Web, /heartbeat, /encoding, /metrics
 	backend  backend
 	pipeline *pipeline
 	log      *slog.Logger
@@ -115,7 +116,20 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	healthpb.RegisterHealthServer(gs, health{hb: hb})
 	tariffpb.RegisterQuoteServiceServer(gs, &quoteService{p: p, channels: o.Channels})
-	return &Server{grpc: gs, http: &http.Server{Handler: hb, ReadHeaderTimeout: 10 * time.Second}, backend: b, pipeline: p, log: o.Log}, nil
+	// Browsers (snet-dapp) speak gRPC-Web over HTTP/1.1 to the same port:
+	// any origin, and unregistered services (the AI service's) allowed.
+	web := grpcweb.WrapServer(gs,
+		grpcweb.WithOriginFunc(func(string) bool { return true }),
+		grpcweb.WithCorsForRegisteredEndpointsOnly(false),
+		grpcweb.WithAllowNonRootResource(true))
+	httpHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.IsGrpcWebRequest(r) || web.IsAcceptableGrpcCorsRequest(r) {
+			web.ServeHTTP(w, r)
+			return
+		}
+		hb.ServeHTTP(w, r)
+	})
+	return &Server{grpc: gs, http: &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second}, backend: b, pipeline: p, log: o.Log}, nil
 }
 
 // SetPolicy swaps in a new configuration snapshot: new calls use it at
