@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/improbable-eng/grpc-web/go/grpcweb"
@@ -99,6 +100,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(newRawCodec()),
 		grpc.UnknownServiceHandler(p.handle),
+		grpc.NumStreamWorkers(uint32(runtime.NumCPU())),
 	}
 	if o.MaxMessageBytes > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(o.MaxMessageBytes), grpc.MaxSendMsgSize(o.MaxMessageBytes))
