@@ -27,14 +27,18 @@ func (s *snapshot) release() {
 	}
 }
 
+// close retires the snapshot's plugins in the background: the call whose
+// release triggers it must not wait for module teardown.
 func (s *snapshot) close() {
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.policy.Close(ctx); err != nil {
-			s.log.Warn("close replaced configuration", "err", err)
-		}
-	})
+	s.once.Do(func() { go s.closeNow() })
+}
+
+func (s *snapshot) closeNow() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.policy.Close(ctx); err != nil {
+		s.log.Warn("close replaced configuration", "err", err)
+	}
 }
 
 // policies holds the current snapshot. acquire and swap never block calls.
