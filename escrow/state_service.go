@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/ethereum/go-ethereum/common"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 )
 
@@ -123,5 +122,3 @@ func U256Bytes(n *big.Int) []byte {
 	}
 	return out
 }
-
-var _ = common.Address{}

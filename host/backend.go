@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -169,5 +168,3 @@ func (echoBackend) forward(_ context.Context, _ string, first *frame, in grpc.Se
 }
 
 func (echoBackend) Close() error { return nil }
-
-var _ = metadata.MD{}
