@@ -508,21 +508,33 @@ func TestPluginErrorText(t *testing.T) {
 
 // On the paid-call hot path a Policy adds at most the price's allocation
 // to the plugin call's own, and nothing on PASS or without a plugin.
+// The plugin call itself varies by one allocation between runs (wazero's
+// pool), so the policy's best of three is compared with the call's worst.
 func TestPolicyPriceAllocations(t *testing.T) {
 	rt := newRuntime(t)
 	tiered := load(t, rt, "tiered", plugins.Limits{})
 	policy, _ := newPolicy(t, calcTable(t), pricing.Rule{Name: "tiered", Kind: plugins.KindPricing,
 		Methods: []string{"/calc.Calculator/*"}, Plugin: tiered})
-	in := &plugins.Input{}
-	in.SetString(plugins.FieldMethod, "/calc.Calculator/add")
-	raw := testing.AllocsPerRun(200, func() { _, _ = tiered.Call(ctx, plugins.KindPricing, in) })
+	allocs := func(best bool, f func()) float64 {
+		n := testing.AllocsPerRun(200, f)
+		for range 2 {
+			m := testing.AllocsPerRun(200, f)
+			if best == (m < n) {
+				n = m
+			}
+		}
+		return n
+	}
 	priced, pass, table := req("/calc.Calculator/add"), req("/calc.Calculator/mul"), req("/other.Svc/run")
 	for _, tc := range []struct {
 		r     *pricing.Request
 		extra float64
 	}{{priced, 1}, {pass, 0}} {
-		allocs := testing.AllocsPerRun(200, func() { _, _ = policy.Price(ctx, tc.r) })
-		require.LessOrEqual(t, allocs, raw+tc.extra, "%s: %v allocations, the plugin call alone %v", tc.r.Method, allocs, raw)
+		in := &plugins.Input{}
+		in.SetString(plugins.FieldMethod, tc.r.Method)
+		raw := allocs(false, func() { _, _ = tiered.Call(ctx, plugins.KindPricing, in) })
+		got := allocs(true, func() { _, _ = policy.Price(ctx, tc.r) })
+		require.LessOrEqual(t, got, raw+tc.extra, "%s: %v allocations, the plugin call alone %v", tc.r.Method, got, raw)
 	}
 	require.Zero(t, testing.AllocsPerRun(200, func() { _, _ = policy.Price(ctx, table) }))
 }
