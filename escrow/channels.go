@@ -47,6 +47,8 @@ type Channels struct {
 	// costs one etcd round trip (the swap) instead of a read plus a write.
 	// A stale entry is harmless: its swap fails and returns the current value.
 	local latest[string, *snapshot]
+	// pending counts prepared, uncommitted payments per channel key.
+	pending inflight
 
 	swaps, reads atomic.Uint64
 }
@@ -138,6 +140,56 @@ type PriceFunc func(payer common.Address) (*big.Int, error)
 // PayFor is Pay for a price that depends on who pays (a pricing plugin
 // sees the caller). The price is asked for once per call.
 func (c *Channels) PayFor(ctx context.Context, p *EscrowPayment, priceOf PriceFunc) (*Receipt, error) {
+	pm, err := c.Prepare(ctx, p, priceOf)
+	if err != nil {
+		return nil, err
+	}
+	if err := pm.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return pm.Receipt, nil
+}
+
+// Payment is an escrow payment that passed validation and is not stored
+// yet. Commit stores it; until then it is not accepted. The pipeline
+// commits it while the call is on its way to the service and holds the
+// response until the commit is durable (DESIGN §1; RATIONALE.md).
+type Payment struct {
+	c         *Channels
+	p         *EscrowPayment
+	priceOf   PriceFunc
+	key       string
+	snap      *snapshot // the stored value the decision is based on
+	fromCache bool
+	merged    *ChannelData // the state the payment applies to
+	price     *big.Int
+	signer    common.Address
+	signerErr error
+	recovered bool
+	refreshed bool
+	chainCh   *ChainChannel
+	chainErr  error
+	haveChain bool
+	attempts  int
+	exclusive bool
+	done      bool
+
+	// Receipt is the committed payment, set by a successful Commit.
+	Receipt *Receipt
+}
+
+// Payer is the channel sender in EIP-55 form, as the service sees it.
+func (pm *Payment) Payer() string { return pm.merged.Sender.Hex() }
+
+// Exclusive reports whether no other payment on the channel was pending
+// in this process when this one was prepared. Only then is the decision
+// expected to stand: concurrent payments on one channel may re-decide at
+// commit, so they are committed before their call is forwarded.
+func (pm *Payment) Exclusive() bool { return pm.exclusive }
+
+// Prepare validates an escrow payment as Pay does, without storing it.
+// Every Payment it returns must be committed (Commit releases it).
+func (c *Channels) Prepare(ctx context.Context, p *EscrowPayment, priceOf PriceFunc) (*Payment, error) {
 	key := c.store.keys.Channel(p.ChannelID)
 	snap, fromCache := c.cached(key)
 	if snap == nil {
@@ -146,93 +198,127 @@ func (c *Channels) PayFor(ctx context.Context, p *EscrowPayment, priceOf PriceFu
 			return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
 		}
 	}
-	var (
-		signer      common.Address
-		signerErr   error
-		recovered   bool
-		refreshed   bool
-		chainCh     *ChainChannel
-		chainErr    error
-		haveChainCh bool
-		price       *big.Int
-	)
-	// Each turn either commits, refuses, or retries with fresher data; the
-	// bound covers one chain re-read, one storage re-read and a few lost swaps.
-	for attempt := 0; attempt < 6; attempt++ {
-		if !haveChainCh {
-			chainCh, chainErr = c.chain.Channel(ctx, p.ChannelID)
-			haveChainCh = true
+	pm := &Payment{c: c, p: p, priceOf: priceOf, key: key, snap: snap, fromCache: fromCache}
+	if err := pm.decide(ctx); err != nil {
+		return nil, err
+	}
+	pm.exclusive = c.pending.enter(key)
+	return pm, nil
+}
+
+// maxAttempts bounds the decisions of one payment: one chain re-read, one
+// storage re-read and a few lost swaps.
+const maxAttempts = 6
+
+// decide validates the payment against pm.snap, re-reading the chain or
+// the store once each when stale data may be the cause of a refusal.
+func (pm *Payment) decide(ctx context.Context) error {
+	c, p := pm.c, pm.p
+	for ; pm.attempts < maxAttempts; pm.attempts++ {
+		if !pm.haveChain {
+			pm.chainCh, pm.chainErr = c.chain.Channel(ctx, p.ChannelID)
+			pm.haveChain = true
 		}
-		merged, r := c.merge(p.ChannelID, snap.data, chainCh, chainErr)
-		if r.err == nil && price == nil {
-			var err error
-			if price, err = priceOf(merged.Sender); err != nil {
+		merged, r := c.merge(p.ChannelID, pm.snap.data, pm.chainCh, pm.chainErr)
+		if r.err == nil && pm.price == nil {
+			price, err := pm.priceOf(merged.Sender)
+			if err != nil {
 				if _, ok := status.FromError(err); ok {
-					return nil, err
+					return err
 				}
-				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+				return status.Errorf(codes.Internal, "internal error: %v", err)
 			}
+			pm.price = price
 		}
 		if r.err == nil {
-			if !recovered {
-				signer, signerErr = c.recover(p)
-				recovered = true
+			if !pm.recovered {
+				pm.signer, pm.signerErr = c.recover(p)
+				pm.recovered = true
 			}
-			r = c.validate(ctx, merged, p, price, signer, signerErr)
+			r = c.validate(ctx, merged, p, pm.price, pm.signer, pm.signerErr)
 		}
-		if r.err != nil {
-			switch {
-			case r.why == staleChain && !refreshed:
-				refreshed = true
-				chainCh, chainErr = c.chain.Refresh(ctx, p.ChannelID)
-				continue
-			case r.why != final && fromCache:
-				fromCache = false
-				var err error
-				if snap, err = c.read(ctx, key); err != nil {
-					return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
-				}
-				continue
+		if r.err == nil {
+			pm.merged = merged
+			return nil
+		}
+		switch {
+		case r.why == staleChain && !pm.refreshed:
+			pm.refreshed = true
+			pm.chainCh, pm.chainErr = c.chain.Refresh(ctx, p.ChannelID)
+		case r.why != final && pm.fromCache:
+			pm.fromCache = false
+			snap, err := c.read(ctx, pm.key)
+			if err != nil {
+				return status.Errorf(codes.Internal, "payment channel error: %v", err)
 			}
-			return nil, r.err
+			pm.snap = snap
+		default:
+			return r.err
 		}
+	}
+	return status.Errorf(codes.Aborted, "payment channel {ID: %s} is changing too fast, retry", p.ChannelID)
+}
 
+// Commit stores the payment with one compare-and-swap. If another call or
+// replica changed the channel first, the payment is decided again on the
+// new value, so Commit may refuse it with the statuses of Pay.
+func (pm *Payment) Commit(ctx context.Context) error {
+	if pm.done {
+		return errors.New("escrow: payment committed twice")
+	}
+	pm.done = true
+	c, p := pm.c, pm.p
+	defer c.pending.leave(pm.key)
+	for {
+		merged := pm.merged
 		next := *merged
 		next.AuthorizedAmount = p.Amount
 		next.Signature = p.Signature
 		raw, err := EncodeGob(&next)
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+			return status.Errorf(codes.Internal, "internal error: %v", err)
 		}
 		// What to fence an ambiguous write with, and to roll back to: the
 		// stored value as it was, or the chain's state for a new record.
-		prev := snap
+		prev := pm.snap
 		if prev.raw == nil {
 			fence, err := EncodeGob(merged)
 			if err != nil {
-				return nil, status.Errorf(codes.Internal, "internal error: %v", err)
+				return status.Errorf(codes.Internal, "internal error: %v", err)
 			}
 			prev = &snapshot{data: merged, raw: fence}
 		}
 		c.swaps.Add(1)
-		res, err := c.store.Swap(ctx, key, snap.rev, raw, prev.raw)
+		res, err := c.store.Swap(ctx, pm.key, pm.snap.rev, raw, prev.raw)
 		if err != nil {
 			c.log.ErrorContext(ctx, "store payment", "channel", p.ChannelID, "err", err)
-			return nil, status.Error(codes.Internal, "unable to store new payment channel state")
+			return status.Error(codes.Internal, "unable to store new payment channel state")
 		}
 		if res.Swapped {
-			c.remember(key, &snapshot{data: &next, raw: raw, rev: res.Rev})
-			return &Receipt{c: c, key: key, rev: res.Rev, prev: prev,
-				Sender: next.Sender, Channel: &next, Previous: merged.AuthorizedAmount}, nil
+			c.remember(pm.key, &snapshot{data: &next, raw: raw, rev: res.Rev})
+			pm.Receipt = &Receipt{c: c, key: pm.key, rev: res.Rev, prev: prev,
+				Sender: next.Sender, Channel: &next, Previous: merged.AuthorizedAmount}
+			return nil
 		}
 		// Another call or replica changed the channel first: decide again on its value.
-		if snap, err = c.decode(res.Current, res.Rev); err != nil {
-			return nil, status.Errorf(codes.Internal, "payment channel error: %v", err)
+		if pm.snap, err = c.decode(res.Current, res.Rev); err != nil {
+			return status.Errorf(codes.Internal, "payment channel error: %v", err)
 		}
-		c.remember(key, snap)
-		fromCache = false
+		c.remember(pm.key, pm.snap)
+		pm.fromCache = false
+		pm.attempts++
+		if err := pm.decide(ctx); err != nil {
+			return err
+		}
 	}
-	return nil, status.Errorf(codes.Aborted, "payment channel {ID: %s} is changing too fast, retry", p.ChannelID)
+}
+
+// Rollback undoes a committed payment; see Receipt.Rollback.
+func (pm *Payment) Rollback(ctx context.Context) (bool, error) {
+	if pm.Receipt == nil {
+		return false, errors.New("escrow: rollback of a payment that was not committed")
+	}
+	return pm.Receipt.Rollback(ctx)
 }
 
 // Rollback restores the channel as it was before the payment, so the client

@@ -447,3 +447,36 @@ func TestFailClosedWhenHeadIsUnknown(t *testing.T) {
 // upstreamChannelGob is snet-daemon's gob encoding of channel 42 (nonce 3,
 // 12345 authorised, value 100000, expiration 7100000).
 const upstreamChannelGob = "ffbb7f030101125061796d656e744368616e6e656c4461746101ff8000010b01094368616e6e656c494401ff820001054e6f6e636501ff820001055374617465010400010653656e64657201ff84000109526563697069656e7401ff8400010747726f7570494401ff8600010a46756c6c416d6f756e7401ff8200010a45787069726174696f6e01ff820001065369676e657201ff84000110417574686f72697a6564416d6f756e7401ff820001095369676e6174757265010a0000000aff81050102ff8800000017ff83010101074164647265737301ff840001060128000019ff85010101095b33325d75696e743801ff8600010601400000fff2ff800102022a0102020302142c7536ffe3605dff9c16ffa7ffa3ffd7ffb1ff89ff8e52ff93ff96ffa65c23011463fffaffc92014ff94fff0ffbd17ffb9ff892bff9fffae4d52fffe3bffd377012012ff81663779ffef697a5fffe9ffec3cff8cff96ffc83d582113ff93577dff8bffa9145effcfff9119ff95ffc8640104020186a00104026c566001142c7536ffe3605dff9c16ffa7ffa3ffd7ffb1ff89ff8e52ff93ff96ffa65c2301030230390141a33e0f3582b0b8d67d4ddd0deae6397dbab38ab256a115c5c2d0f4482c01640953b7c6e852a02c9880575932c34bf4af5359433ec2bc63d3b2f3639c790e64830100"
+
+func fixedPrice(common.Address) (*big.Int, error) { return price, nil }
+
+// A prepared payment is not stored until committed; concurrent payments
+// on one channel are not exclusive, and the one that commits second is
+// decided again on the first one's value.
+func TestPrepareAndCommit(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	a, err := f.ch.Prepare(ctx, payment(t, clientKey, 42, 0, 10), fixedPrice)
+	require.NoError(t, err)
+	require.True(t, a.Exclusive())
+	require.Equal(t, crypto.PubkeyToAddress(clientKey.PublicKey).Hex(), a.Payer())
+	require.Nil(t, f.stored(t, 42), "nothing is stored before Commit")
+
+	b, err := f.ch.Prepare(ctx, payment(t, clientKey, 42, 0, 10), fixedPrice)
+	require.NoError(t, err, "both are valid against the stored state")
+	require.False(t, b.Exclusive(), "a payment on the channel is pending")
+	require.NoError(t, a.Commit(ctx))
+	require.Equal(t, int64(10), a.Receipt.Channel.AuthorizedAmount.Int64())
+	requireStatus(t, b.Commit(ctx), codes.Unauthenticated, "income 0 does not equal to price 10")
+	require.Equal(t, int64(10), f.stored(t, 42).AuthorizedAmount.Int64(), "accepted once")
+	require.Error(t, a.Commit(ctx), "a payment commits once")
+
+	c, err := f.ch.Prepare(ctx, payment(t, clientKey, 42, 0, 20), fixedPrice)
+	require.NoError(t, err)
+	require.True(t, c.Exclusive(), "nothing else is pending once both have committed")
+	require.NoError(t, c.Commit(ctx))
+	rolled, err := c.Rollback(ctx)
+	require.NoError(t, err)
+	require.True(t, rolled)
+	require.Equal(t, int64(10), f.stored(t, 42).AuthorizedAmount.Int64())
+}

@@ -32,3 +32,29 @@ func (l *latest[K, V]) forget(k K) { l.m.Delete(k) }
 
 func (s *snapshot) revision() int64        { return s.rev }
 func (c *prepaidCounters) revision() int64 { return c.rev }
+
+// inflight counts, per key, the payments prepared and not yet committed
+// in this process.
+type inflight struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// enter counts one more for k and reports whether it is the only one.
+func (f *inflight) enter(k string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = make(map[string]int)
+	}
+	f.n[k]++
+	return f.n[k] == 1
+}
+
+func (f *inflight) leave(k string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[k]--; f.n[k] <= 0 {
+		delete(f.n, k)
+	}
+}

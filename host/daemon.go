@@ -84,6 +84,7 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	opts := ServerOptions{
 		ServiceEndpoint: cfg.Backend.Endpoint,
 		Echo:            !cfg.Backend.Passthrough,
+		CommitFirst:     cfg.Backend.CommitFirst,
 		ServiceTimeout:  cfg.Backend.Timeout,
 		MaxMessageBytes: cfg.MaxMessageSize,
 		Log:             log,

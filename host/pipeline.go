@@ -25,8 +25,9 @@ const (
 	TrailerPriceSource = "tariff-price-source"
 )
 
-// Charge is a payment committed before the call is forwarded. Payment
-// kinds (escrow, free call, prepaid) implement it in package escrow.
+// Charge is a payment taken for a call: committed before the call is
+// forwarded, or (a deferredCharge) while it is. Payment kinds (escrow,
+// free call, prepaid) implement it in package escrow.
 type Charge interface {
 	// Payer is forwarded to the service as snet-user-address.
 	Payer() string
@@ -73,7 +74,10 @@ type pipeline struct {
 	ids      requestIDs
 	backend  backend
 	timeout  time.Duration // applied when the client set no deadline
-	log      *slog.Logger
+	// commitFirst stores deferred charges before forwarding instead of
+	// while the service works.
+	commitFirst bool
+	log         *slog.Logger
 }
 
 // requestIDs are the identities plugins see in every request.
@@ -104,15 +108,28 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	defer snap.release()
 	call := &Call{Method: method, MD: in, Policy: snap.policy, Request: p.request(method, in, first)}
 
-	var charge Charge
+	var (
+		charge Charge
+		gate   *gatedStream // holds the response until a deferred commit is durable
+	)
 	if p.handlers != nil {
 		var err error
 		if charge, err = p.pay(ctx, call); err != nil {
-			var mismatch *escrow.PriceMismatchError
-			if errors.As(err, &mismatch) && call.Quote != nil {
-				ss.SetTrailer(metadata.Pairs(TrailerPrice, call.Quote.Price.String(), TrailerPriceSource, call.Quote.Source))
+			return p.refuse(ss, call, err)
+		}
+		if d, ok := charge.(deferredCharge); ok {
+			if p.commitFirst || !d.Exclusive() {
+				if err := d.Commit(ctx); err != nil {
+					return p.refuse(ss, call, err)
+				}
+			} else {
+				// The commit's durable write overlaps the call to the
+				// service; nothing of the response leaves before it is done.
+				committed := make(chan error, 1)
+				go func() { committed <- d.Commit(ctx) }()
+				gate = &gatedStream{ServerStream: ss, committed: committed}
+				ss = gate
 			}
-			return err
 		}
 		// The payer as the service should see it; any client value is overwritten.
 		md.Set(escrow.HeaderUserAddress, charge.Payer())
@@ -121,6 +138,11 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	err := p.transform(ctx, call, md, &first)
 	if err == nil {
 		err = p.forward(ctx, method, md, first, ss)
+	}
+	if gate != nil {
+		if cerr := gate.wait(); cerr != nil {
+			return p.refuse(gate.ServerStream, call, cerr)
+		}
 	}
 	if err != nil && charge != nil {
 		rolled, rerr := charge.Rollback(ctx)
@@ -131,6 +153,71 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 		}
 	}
 	return err
+}
+
+// refuse returns a payment refusal, telling the client the price it
+// should have paid on a mismatch.
+func (p *pipeline) refuse(ss grpc.ServerStream, call *Call, err error) error {
+	var mismatch *escrow.PriceMismatchError
+	if errors.As(err, &mismatch) && call.Quote != nil {
+		ss.SetTrailer(metadata.Pairs(TrailerPrice, call.Quote.Price.String(), TrailerPriceSource, call.Quote.Source))
+	}
+	return err
+}
+
+// deferredCharge is a charge validated but not yet stored (an escrow
+// payment): the pipeline commits it while the call is forwarded.
+type deferredCharge interface {
+	Charge
+	// Commit stores the charge, or refuses it as the payment handler would.
+	Commit(ctx context.Context) error
+	// Exclusive reports whether the charge is expected to commit as
+	// decided; if not, it is committed before forwarding.
+	Exclusive() bool
+}
+
+// gatedStream is the client's stream while a charge commits: headers,
+// messages and trailers wait for the commit, and are dropped if it fails.
+// Only the goroutine that forwards the service's answer uses it.
+type gatedStream struct {
+	grpc.ServerStream
+	committed <-chan error
+	done      bool
+	err       error
+}
+
+func (g *gatedStream) wait() error {
+	if !g.done {
+		g.err, g.done = <-g.committed, true
+	}
+	return g.err
+}
+
+func (g *gatedStream) SetHeader(md metadata.MD) error {
+	if err := g.wait(); err != nil {
+		return err
+	}
+	return g.ServerStream.SetHeader(md)
+}
+
+func (g *gatedStream) SendHeader(md metadata.MD) error {
+	if err := g.wait(); err != nil {
+		return err
+	}
+	return g.ServerStream.SendHeader(md)
+}
+
+func (g *gatedStream) SetTrailer(md metadata.MD) {
+	if g.wait() == nil {
+		g.ServerStream.SetTrailer(md)
+	}
+}
+
+func (g *gatedStream) SendMsg(m any) error {
+	if err := g.wait(); err != nil {
+		return err
+	}
+	return g.ServerStream.SendMsg(m)
 }
 
 func (p *pipeline) forward(ctx context.Context, method string, md metadata.MD, first *frame, ss grpc.ServerStream) error {
@@ -200,11 +287,11 @@ func EscrowHandler(channels *escrow.Channels) PaymentHandler {
 			return nil, err
 		}
 		call.Request.ChannelID = pm.ChannelID
-		r, err := channels.PayFor(ctx, pm, func(sender common.Address) (*big.Int, error) {
+		r, err := channels.Prepare(ctx, pm, func(sender common.Address) (*big.Int, error) {
 			return call.Price(ctx, sender.Hex())
 		})
 		if err != nil {
-			return nil, err // never a nil *Receipt inside a non-nil Charge
+			return nil, err // never a nil *Payment inside a non-nil Charge
 		}
 		return r, nil
 	}

@@ -30,6 +30,9 @@ type ServerOptions struct {
 	Encoding string
 	// Echo answers every call with its first request (passthrough_enabled=false).
 	Echo bool
+	// CommitFirst stores escrow payments before forwarding, instead of
+	// while the service works (the answer waits for the payment either way).
+	CommitFirst bool
 	// ServiceTimeout applies to calls that carry no deadline.
 	ServiceTimeout time.Duration
 	// MaxMessageBytes caps messages both ways (0: gRPC's 4 MiB default).
@@ -89,7 +92,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		}
 		b = gb
 	}
-	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log),
+	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log), commitFirst: o.CommitFirst,
 		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
 	if o.Channels != nil {
 		p.handlers = map[string]PaymentHandler{escrow.PaymentTypeEscrow: EscrowHandler(o.Channels)}

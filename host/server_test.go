@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // env is tariffd in front of the example Calculator, paying through a fresh
@@ -34,6 +36,8 @@ type env struct {
 	price    *big.Int
 	chain    *escrow.Chain
 	channels *escrow.Channels
+	keys     escrow.Keys
+	group    escrow.Group
 	id       *big.Int
 	backend  string // the Calculator's own address
 	addr     string // tariffd's address
@@ -52,13 +56,29 @@ func listen(t testing.TB) net.Listener {
 	return lis
 }
 
-func newEnv(t testing.TB, price int64) *env {
+func newEnv(t testing.TB, price int64) *env { return newEnvWith(t, price, envOptions{}) }
+
+type envOptions struct {
+	kv          clientv3.KV  // tariffd's view of etcd; the shared test server if nil
+	backend     *grpc.Server // the service, with the Calculator registered; calculator.Serve if nil
+	commitFirst bool
+}
+
+func newEnvWith(t testing.TB, price int64, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
 	backend := listen(t)
-	go func() { _ = calculator.Serve(ctx, backend) }()
+	if o.backend != nil {
+		go func() { _ = o.backend.Serve(backend) }()
+		t.Cleanup(o.backend.Stop)
+	} else {
+		go func() { _ = calculator.Serve(ctx, backend) }()
+	}
+	if o.kv == nil {
+		o.kv = testEtcd.Client()
+	}
 
 	head, err := testSim.Head(ctx)
 	require.NoError(t, err)
@@ -69,14 +89,14 @@ func newEnv(t testing.TB, price int64) *env {
 
 	chain := escrow.NewChain(sim.Client(), sim.Contracts.MPE, escrow.ChainOptions{PollInterval: time.Hour})
 	keys := escrow.NewKeys("test", strings.ReplaceAll(t.Name(), "/", "_"), base64.StdEncoding.EncodeToString(testGroup[:]), sim.Contracts.MPE)
-	channels := escrow.NewChannels(escrow.NewStore(testEtcd.Client(), keys, 0), chain, escrow.Group{
-		MPE: sim.Contracts.MPE, ID: testGroup, PaymentAddress: sim.Provider.Address, ExpirationThreshold: 100,
-	}, nil)
+	group := escrow.Group{MPE: sim.Contracts.MPE, ID: testGroup, PaymentAddress: sim.Provider.Address, ExpirationThreshold: 100}
+	channels := escrow.NewChannels(escrow.NewStore(o.kv, keys, 0), chain, group, nil)
 	table, err := pricing.NewTable([]pricing.PriceEntry{{Model: "fixed_price", PriceInCogs: big.NewInt(price), Default: true}})
 	require.NoError(t, err)
 	srv, err := host.NewServer(host.ServerOptions{
 		ServiceEndpoint: backend.Addr().String(),
 		ServiceTimeout:  10 * time.Second,
+		CommitFirst:     o.commitFirst,
 		Channels:        channels,
 		Table:           table,
 	})
@@ -94,6 +114,8 @@ func newEnv(t testing.TB, price int64) *env {
 		payer:    paidcall.NewPayer(sim.Sender.Key, sim.Contracts.MPE, id, new(big.Int), new(big.Int)),
 		chain:    chain,
 		channels: channels,
+		keys:     keys,
+		group:    group,
 		id:       id,
 		backend:  backend.Addr().String(),
 		addr:     front.Addr().String(),

@@ -334,6 +334,7 @@ func (b *builder) backend(listen string) Backend {
 		Endpoint:       or(bk.Endpoint, defaultServiceEndpoint),
 		Timeout:        b.duration("backend.timeout", bk.Timeout, defaultServiceTimeout),
 		Passthrough:    or(bk.Passthrough, true),
+		CommitFirst:    or(bk.CommitFirst, false),
 		ExecutablePath: val(bk.ExecutablePath),
 	}
 	b.positive("backend.timeout", out.Timeout)

@@ -60,7 +60,11 @@ type Backend struct {
 	Timeout time.Duration
 	// Passthrough false makes the daemon echo requests instead of
 	// forwarding them (passthrough_enabled | backend.passthrough).
-	Passthrough    bool
+	Passthrough bool
+	// CommitFirst stores each escrow payment before the call is forwarded,
+	// instead of while it is (backend.commit_first; no JSON key). Either
+	// way no answer leaves before its payment is durable.
+	CommitFirst    bool
 	ExecutablePath string       // executable_path | backend.executable_path (process mode)
 	Credentials    []Credential // service_credentials | backend.credential blocks (http mode)
 }

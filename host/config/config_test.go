@@ -229,6 +229,7 @@ func assertNoDefaults(t *testing.T, got, def reflect.Value, path string) {
 		"Config.TLS.AutoDomain": true, "Config.Storage.Type": true, "Config.Log.Timezone": true,
 		"Config.Experimental.UseOriginalCmux": true,
 		"Config.Plugins":                      true, // HCL only: TestGoldenMerge
+		"Config.Backend.CommitFirst":          true, // HCL only: offline.hcl
 	}
 	if allowed[path] {
 		return
@@ -467,6 +468,7 @@ func TestDefaults(t *testing.T) {
 		{"chain id", cfg.Blockchain.ChainID, uint64(11155111)},
 		{"service endpoint", cfg.Backend.Endpoint, "http://localhost:5000"},
 		{"service timeout", cfg.Backend.Timeout, 100 * time.Second},
+		{"commit while forwarding", cfg.Backend.CommitFirst, false},
 		{"message size", cfg.MaxMessageSize, 4 << 20},
 		{"message size MiB", cfg.MaxMessageSizeMB(), 4},
 		{"ipfs", cfg.Metadata.IPFSEndpoint, "https://ipfs.singularitynet.io:443"},

@@ -52,6 +52,7 @@ type backendBlock struct {
 	Endpoint       *string           `hcl:"endpoint,optional"`
 	Timeout        *string           `hcl:"timeout,optional"`
 	Passthrough    *bool             `hcl:"passthrough,optional"`
+	CommitFirst    *bool             `hcl:"commit_first,optional"`
 	ExecutablePath *string           `hcl:"executable_path,optional"`
 	Credentials    []credentialBlock `hcl:"credential,block"`
 }

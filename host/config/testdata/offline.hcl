@@ -4,8 +4,9 @@ service_id      = "calculator"
 listen          = "127.0.0.1:7000"
 
 backend {
-  type     = "grpc"
-  endpoint = "http://127.0.0.1:7003"
+  type         = "grpc"
+  endpoint     = "http://127.0.0.1:7003"
+  commit_first = true # store each payment before forwarding its call
 }
 
 blockchain {
