@@ -1,8 +1,9 @@
 // Command bench measures paid calls through tariffd against the same backend
-// called directly, in one run on this machine: throughput, latency, and what
-// each paid call costs in chain RPCs and etcd writes.
+// called directly and through a tariffd with payments off, in one run on
+// this machine: throughput, latency, CPU time, and what each paid call
+// costs in chain RPCs and etcd writes.
 //
-//	go run ./examples/bench [-calls N] [-workers 1,16]
+//	go run ./examples/bench [-calls N] [-workers 1,16] [-nofsync] [-commitfirst] [-cpuprofile FILE]
 //
 // Everything is real and in this process: the simulated chain with the real
 // MultiPartyEscrow, an embedded etcd that syncs to disk as in production, the
@@ -18,6 +19,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -58,7 +60,8 @@ func main() {
 	workersFlag := flag.String("workers", "1,16", "comma-separated worker counts")
 	noFsync := flag.Bool("nofsync", false, "run etcd without fsync (unsafe; shows what the disk costs)")
 	roundsFlag := flag.Int("rounds", 4, "rounds of native vs plugin pricing (medians are reported)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the paid runs to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of one paid run (native pricing, the last worker count) to this file")
+	commitFirst := flag.Bool("commitfirst", false, "store each payment before forwarding (backend.commit_first)")
 	flag.Parse()
 	var workers []int
 	for _, w := range strings.Split(*workersFlag, ",") {
@@ -76,22 +79,24 @@ func main() {
 			os.Exit(1)
 		}
 		defer f.Close()
-		_ = pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+		profile = f
 	}
 	rounds = max(1, *roundsFlag)
-	if err := run(*calls, workers, *noFsync); err != nil {
+	if err := run(*calls, workers, *noFsync, *commitFirst); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
+
+// profile receives the CPU profile of one paid run, if set.
+var profile io.Writer
 
 type rig struct {
 	sim      *chaintest.Sim
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	direct   calculatorpb.CalculatorClient
+	proxy    calculatorpb.CalculatorClient // tariffd with payments off: the cost of the extra hop
 	paid     calculatorpb.CalculatorClient
 	conn     *grpc.ClientConn // to tariffd
 	group    [32]byte
@@ -101,7 +106,8 @@ type rig struct {
 	srv        *host.Server
 	table      *pricing.Table
 	runtime    *plugins.Runtime
-	pluginPath string // the go-tiered example, built for the run
+	pluginPath string    // the go-tiered example, built for the run
+	profile    io.Writer // profile the next run into this
 }
 
 // Free-call identities of the benchmark.
@@ -111,20 +117,25 @@ const (
 
 var freeCallSigner, _ = crypto.ToECDSA(crypto.Keccak256([]byte("bench free-call signer")))
 
-func run(calls int, workers []int, noFsync bool) error {
+func run(calls int, workers []int, noFsync, commitFirst bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	r, cleanup, err := setup(ctx, noFsync)
+	r, cleanup, err := setup(ctx, noFsync, commitFirst)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 
 	fmt.Printf("tariff benchmark: %d calls per run, unary Calculator.add, price %d cogs\n\n", calls, price)
-	fmt.Printf("%-8s %-8s %10s %10s %10s %10s %12s %12s\n", "workers", "path", "calls/s", "p50", "p99", "vs direct", "chain RPC/c", "etcd wr/c")
+	fmt.Printf("CPU/call is this process's CPU time (client, tariffd, etcd and backend together) per call.\n\n")
+	fmt.Printf("%-8s %-8s %10s %10s %10s %10s %10s %12s %12s\n", "workers", "path", "calls/s", "p50", "p99", "vs direct", "CPU/call", "chain RPC/c", "etcd wr/c")
 	for _, w := range workers {
-		direct, err := r.load(ctx, w, calls, false)
+		direct, err := r.load(ctx, w, calls, pathDirect)
+		if err != nil {
+			return err
+		}
+		proxy, err := r.load(ctx, w, calls, pathProxy)
 		if err != nil {
 			return err
 		}
@@ -140,7 +151,12 @@ func run(calls int, workers []int, noFsync bool) error {
 				if err := r.usePolicy(ctx, plugin); err != nil {
 					return err
 				}
-				res, err := r.load(ctx, w, calls, true)
+				profiled := profile != nil && !plugin && i == 0 && w == workers[len(workers)-1]
+				if profiled {
+					r.profile = profile
+				}
+				res, err := r.load(ctx, w, calls, pathPaid)
+				r.profile = nil
 				if err != nil {
 					return err
 				}
@@ -158,22 +174,29 @@ func run(calls int, workers []int, noFsync bool) error {
 		}
 		rpcs := float64(r.chain.Stats().Total()-rpc0) / float64(total)
 		writes := float64(r.channels.Stats().Swaps-etcd0.Swaps) / float64(total)
-		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10s %12s %12s\n", w, "direct", direct.rate(), direct.p(50), direct.p(99), "1.00", "-", "-")
-		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12.3f %12.3f\n", w, "tariffd", paid.rate(), paid.p(50), paid.p(99), paid.rate()/direct.rate(), rpcs, writes)
-		fmt.Printf("%-8s added p50 latency: %s\n", "", (paid.lat(50) - direct.lat(50)).Round(time.Microsecond))
-		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n", w, "+plugin", plugged.rate(), plugged.p(50), plugged.p(99), plugged.rate()/direct.rate(), "-", "-")
+		row := func(path string, res result, extra string) {
+			fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %10s %s\n", w, path, res.rate(), res.p(50), res.p(99), res.rate()/direct.rate(), res.cpuPerCall(), extra)
+		}
+		row("direct", direct, fmt.Sprintf("%12s %12s", "-", "-"))
+		row("proxy", proxy, fmt.Sprintf("%12s %12s", "-", "-"))
+		row("tariffd", paid, fmt.Sprintf("%12.3f %12.3f", rpcs, writes))
+		fmt.Printf("%-8s added p50 latency: %s (proxying alone: %s); added CPU per call: %s (proxying alone: %s)\n", "",
+			(paid.lat(50) - direct.lat(50)).Round(time.Microsecond), (proxy.lat(50) - direct.lat(50)).Round(time.Microsecond),
+			(paid.cpu/time.Duration(paid.n) - direct.cpu/time.Duration(direct.n)).Round(time.Microsecond),
+			(proxy.cpu/time.Duration(proxy.n) - direct.cpu/time.Duration(direct.n)).Round(time.Microsecond))
+		row("+plugin", plugged, fmt.Sprintf("%12s %12s", "-", "-"))
 		fmt.Printf("%-8s pricing plugin (medians of %d rounds): p50 %+s, throughput %+.1f%% vs native pricing\n", "", rounds,
 			(plugged.lat(50) - paid.lat(50)).Round(time.Microsecond), 100*(plugged.rate()/paid.rate()-1))
 
 		// And while the configuration is reloaded once a second (a longer
 		// run, so that several reloads happen during it).
 		reloads, stop := r.reloadEverySecond(ctx)
-		reloading, err := r.load(ctx, w, 3*calls, true)
+		reloading, err := r.load(ctx, w, 3*calls, pathPaid)
 		stop()
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n", w, "+reload", reloading.rate(), reloading.p(50), reloading.p(99), reloading.rate()/direct.rate(), "-", "-")
+		row("+reload", reloading, fmt.Sprintf("%12s %12s", "-", "-"))
 		fmt.Printf("%-8s %d reloads during the run: p99 %s vs %s without, throughput %+.1f%%\n", "",
 			reloads(), reloading.p(99), plugged.p(99), 100*(reloading.rate()/plugged.rate()-1))
 		if err := r.useNative(); err != nil {
@@ -184,7 +207,7 @@ func run(calls int, workers []int, noFsync bool) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-8d %-8s %10.0f %10s %10s %10.2f %12s %12s\n\n", w, "freecall", free.rate(), free.p(50), free.p(99), free.rate()/direct.rate(), "-", "-")
+		row("freecall", free, fmt.Sprintf("%12s %12s\n", "-", "-"))
 	}
 	return r.claimAll(ctx)
 }
@@ -311,7 +334,7 @@ func (r *rig) loadFree(ctx context.Context, workers, calls int) (result, error) 
 	return r.run(ctx, r.paid, workers, mds)
 }
 
-func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
+func setup(ctx context.Context, noFsync, commitFirst bool) (*rig, func(), error) {
 	var closers []func()
 	cleanup := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -376,7 +399,8 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 	}
 	srv, err := host.NewServer(host.ServerOptions{
 		ServiceEndpoint: backend.Addr().String(), Channels: r.channels, Table: table, ServiceTimeout: time.Minute,
-		Payments: map[string]host.PaymentHandler{escrow.PaymentTypeFreeCall: host.FreeCallHandler(freeCalls)},
+		CommitFirst: commitFirst,
+		Payments:    map[string]host.PaymentHandler{escrow.PaymentTypeFreeCall: host.FreeCallHandler(freeCalls)},
 		Register: func(s *grpc.Server) {
 			escrowpb.RegisterProviderControlServiceServer(s, escrow.NewControlService(r.channels))
 			escrowpb.RegisterFreeCallStateServiceServer(s, escrow.NewFreeCallStateService(freeCalls))
@@ -396,19 +420,27 @@ func setup(ctx context.Context, noFsync bool) (*rig, func(), error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("build the go-tiered plugin (run from the repository root): %v: %s", err, out))
 	}
-	front, err := net.Listen("tcp", "127.0.0.1:0")
+	proxy, err := host.NewServer(host.ServerOptions{ServiceEndpoint: backend.Addr().String(), ServiceTimeout: time.Minute})
 	if err != nil {
 		return fail(err)
 	}
-	done := make(chan struct{})
-	sctx, stop := context.WithCancel(ctx)
-	go func() { _ = srv.Serve(sctx, front); close(done) }()
-	closers = append(closers, func() { stop(); <-done })
+	var fronts []string
+	for _, s := range []*host.Server{proxy, srv} {
+		front, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fail(err)
+		}
+		done := make(chan struct{})
+		sctx, stop := context.WithCancel(ctx)
+		go func() { _ = s.Serve(sctx, front); close(done) }()
+		closers = append(closers, func() { stop(); <-done })
+		fronts = append(fronts, front.Addr().String())
+	}
 
 	for _, c := range []struct {
 		addr string
 		dst  *calculatorpb.CalculatorClient
-	}{{backend.Addr().String(), &r.direct}, {front.Addr().String(), &r.paid}} {
+	}{{backend.Addr().String(), &r.direct}, {fronts[0], &r.proxy}, {fronts[1], &r.paid}} {
 		conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return fail(err)
@@ -430,7 +462,15 @@ func median(rs []result) result {
 type result struct {
 	n       int
 	elapsed time.Duration
+	cpu     time.Duration // this process's CPU time during the run
 	lats    []time.Duration
+}
+
+func (r result) cpuPerCall() string {
+	if r.n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%dµs", (r.cpu / time.Duration(r.n)).Microseconds())
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -444,12 +484,21 @@ func (r result) p(p int) string {
 	return fmt.Sprintf("%.3fms", float64(r.lat(p).Microseconds())/1000)
 }
 
+// The paths a call takes to the Calculator.
+type path int
+
+const (
+	pathDirect path = iota // the backend itself
+	pathProxy              // through tariffd with payments off
+	pathPaid               // through tariffd, paying
+)
+
 // load runs calls calls spread over workers goroutines; paid calls go
 // through tariffd, each worker on its own channel with pre-signed payments.
-func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, error) {
+func (r *rig) load(ctx context.Context, workers, calls int, via path) (result, error) {
 	per := calls / workers
 	payments := make([][]metadata.MD, workers)
-	if paid {
+	if via == pathPaid {
 		head, err := r.sim.Head(ctx)
 		if err != nil {
 			return result{}, err
@@ -471,25 +520,37 @@ func (r *rig) load(ctx context.Context, workers, calls int, paid bool) (result, 
 			}
 		}
 	}
-	if !paid {
-		payments = make([][]metadata.MD, workers)
-		for w := range workers {
-			payments[w] = make([]metadata.MD, per)
-		}
-		return r.run(ctx, r.direct, workers, payments)
+	switch via {
+	case pathPaid:
+		return r.run(ctx, r.paid, workers, payments)
+	case pathProxy:
+		return r.run(ctx, r.proxy, workers, unpaid(workers, per))
 	}
-	return r.run(ctx, r.paid, workers, payments)
+	return r.run(ctx, r.direct, workers, unpaid(workers, per))
+}
+
+func unpaid(workers, per int) [][]metadata.MD {
+	mds := make([][]metadata.MD, workers)
+	for w := range workers {
+		mds[w] = make([]metadata.MD, per)
+	}
+	return mds
 }
 
 // run makes the calls, mds[w][i] being the metadata of worker w's call i.
 func (r *rig) run(ctx context.Context, client calculatorpb.CalculatorClient, workers int, mds [][]metadata.MD) (result, error) {
-	// Warm the connection outside the clock.
-	if _, err := r.direct.Add(ctx, &calculatorpb.Numbers{A: 1, B: 1}); err != nil {
-		return result{}, err
-	}
+	// Warm the connection outside the clock (unpaid: tariffd may refuse it).
+	_, _ = client.Add(ctx, &calculatorpb.Numbers{A: 1, B: 1})
 	lats := make([][]time.Duration, workers)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
+	if r.profile != nil {
+		if err := pprof.StartCPUProfile(r.profile); err != nil {
+			return result{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := processCPU()
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
@@ -511,7 +572,7 @@ func (r *rig) run(ctx context.Context, client calculatorpb.CalculatorClient, wor
 		}()
 	}
 	wg.Wait()
-	res := result{elapsed: time.Since(start)}
+	res := result{elapsed: time.Since(start), cpu: processCPU() - cpu0}
 	close(errs)
 	if err := <-errs; err != nil {
 		return res, err
