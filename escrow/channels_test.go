@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -352,67 +353,19 @@ func TestReplicasNeverAcceptTwice(t *testing.T) {
 	require.Equal(t, int64(calls*10), f.stored(t, 42).AuthorizedAmount.Int64())
 }
 
-// faultKV injects etcd failures into transactions.
-type faultKV struct {
-	clientv3.KV
-	mode atomic.Int32 // one of the fault* constants, consumed by the next Commit
-	down atomic.Bool  // every call fails
-}
-
-const (
-	faultNone        = iota
-	faultAfterApply  // the write lands, the caller sees a timeout
-	faultBeforeApply // the write does not land, the caller sees a timeout
-)
-
-var errInjected = errors.New("injected: context deadline exceeded")
-
-func (f *faultKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	if f.down.Load() {
-		return nil, errInjected
-	}
-	return f.KV.Get(ctx, key, opts...)
-}
-
-func (f *faultKV) Txn(ctx context.Context) clientv3.Txn { return &faultTxn{Txn: f.KV.Txn(ctx), f: f} }
-
-type faultTxn struct {
-	clientv3.Txn
-	f *faultKV
-}
-
-func (t *faultTxn) If(c ...clientv3.Cmp) clientv3.Txn  { t.Txn = t.Txn.If(c...); return t }
-func (t *faultTxn) Then(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Then(o...); return t }
-func (t *faultTxn) Else(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(o...); return t }
-func (t *faultTxn) Commit() (*clientv3.TxnResponse, error) {
-	if t.f.down.Load() {
-		return nil, errInjected
-	}
-	switch t.f.mode.Swap(faultNone) {
-	case faultAfterApply:
-		if _, err := t.Txn.Commit(); err != nil {
-			return nil, err
-		}
-		return nil, errInjected
-	case faultBeforeApply:
-		return nil, errInjected
-	}
-	return t.Txn.Commit()
-}
-
 func TestAmbiguousWriteIsResolvedByReading(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	f := newFixture(t, kv)
 	ctx := context.Background()
 	_, err := f.ch.Pay(ctx, payment(t, clientKey, 42, 0, 10), price)
 	require.NoError(t, err)
 
-	kv.mode.Store(faultAfterApply)
+	kv.OnNextWrites(etcdfault.Landed)
 	_, err = f.ch.Pay(ctx, payment(t, clientKey, 42, 0, 20), price)
 	require.NoError(t, err, "the write landed: the call is paid")
 	require.Equal(t, int64(20), f.stored(t, 42).AuthorizedAmount.Int64())
 
-	kv.mode.Store(faultBeforeApply)
+	kv.OnNextWrites(etcdfault.Lost)
 	_, err = f.ch.Pay(ctx, payment(t, clientKey, 42, 0, 30), price)
 	// The write did not land: the store fenced the old revision so it never
 	// can, and the payment was decided again and committed once.
@@ -423,17 +376,17 @@ func TestAmbiguousWriteIsResolvedByReading(t *testing.T) {
 }
 
 func TestFailClosedWhenStorageIsDown(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	f := newFixture(t, kv)
 	ctx := context.Background()
 	_, err := f.ch.Pay(ctx, payment(t, clientKey, 42, 0, 10), price)
 	require.NoError(t, err)
-	kv.down.Store(true)
+	kv.Down(etcdfault.ErrInjected)
 	_, err = f.ch.Pay(ctx, payment(t, clientKey, 42, 0, 20), price)
 	requireStatus(t, err, codes.Internal, "unable to store new payment channel state")
 	_, err = newChannels(f.store, f.chain).Pay(ctx, payment(t, clientKey, 42, 0, 20), price)
 	require.Equal(t, codes.Internal, status.Code(err))
-	kv.down.Store(false)
+	kv.Down(nil)
 	require.Equal(t, int64(10), f.stored(t, 42).AuthorizedAmount.Int64())
 }
 

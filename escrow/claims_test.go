@@ -12,6 +12,7 @@ import (
 
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/escrow/chaintest"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 )
 
@@ -248,7 +249,7 @@ func TestStoreSwapCreate(t *testing.T) {
 
 func TestStoreDeleteAt(t *testing.T) {
 	ctx := t.Context()
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	store := escrow.NewStore(kv, escrow.NewKeys(ctlNetwork(t), "snet", testGroupB64, testMPE), 0)
 	key := ctlNetwork(t) + "/record"
 	put := func() int64 {
@@ -258,21 +259,21 @@ func TestStoreDeleteAt(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		fault int32
+		fault etcdfault.Hook
 		stale bool
 		gone  bool
 	}{
 		{name: "at revision", gone: true},
 		{name: "rewritten since", stale: true},
-		{name: "ambiguous, applied", fault: faultAfterApply, gone: true},
-		{name: "ambiguous, not applied", fault: faultBeforeApply, gone: true},
+		{name: "ambiguous, applied", fault: etcdfault.Landed, gone: true},
+		{name: "ambiguous, not applied", fault: etcdfault.Lost, gone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rev := put()
 			if tc.stale {
 				put()
 			}
-			kv.mode.Store(tc.fault)
+			kv.OnNextWrites(tc.fault)
 			gone, err := store.DeleteAt(ctx, key, rev)
 			require.NoError(t, err)
 			require.Equal(t, tc.gone, gone)
@@ -281,7 +282,7 @@ func TestStoreDeleteAt(t *testing.T) {
 			require.Equal(t, tc.gone, v.Rev == 0)
 		})
 	}
-	kv.down.Store(true)
+	kv.Down(etcdfault.ErrInjected)
 	_, err := store.DeleteAt(context.Background(), key, put())
 	require.ErrorIs(t, err, escrow.ErrStorage)
 }

@@ -273,10 +273,9 @@ func claimReply(rec *PaymentRecord) *escrowpb.PaymentReply {
 // with upstream's texts (code Unknown, as upstream sends them); storage and
 // chain failures are Unavailable: nothing changed, and the call may be
 // retried.
+// Storage is checked first: etcd's own errors are gRPC statuses (such as
+// DeadlineExceeded), and wrapped in ErrStorage they must not leak as such.
 func controlError(err error) error {
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	if errors.Is(err, ErrStorage) || errors.Is(err, ErrChainUnavailable) {
 		return status.Error(codes.Unavailable, err.Error())
 	}

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 )
 
@@ -320,35 +321,10 @@ func TestControlBlockWindow(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// ctlHookKV runs a function just before the next transaction commits.
-type ctlHookKV struct {
-	clientv3.KV
-	hook atomic.Pointer[func()]
-}
-
-func (k *ctlHookKV) Txn(ctx context.Context) clientv3.Txn {
-	return &ctlHookTxn{Txn: k.KV.Txn(ctx), k: k}
-}
-
-type ctlHookTxn struct {
-	clientv3.Txn
-	k *ctlHookKV
-}
-
-func (t *ctlHookTxn) If(c ...clientv3.Cmp) clientv3.Txn  { t.Txn = t.Txn.If(c...); return t }
-func (t *ctlHookTxn) Then(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Then(o...); return t }
-func (t *ctlHookTxn) Else(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(o...); return t }
-func (t *ctlHookTxn) Commit() (*clientv3.TxnResponse, error) {
-	if h := t.k.hook.Swap(nil); h != nil {
-		(*h)()
-	}
-	return t.Txn.Commit()
-}
-
 // A paid call that commits between the claim's read and its write makes
 // the claim's transaction lose; the claim is decided again and takes it.
 func TestControlClaimTakesPaymentCommittedMeanwhile(t *testing.T) {
-	kv := &ctlHookKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	f := ctlFixture(t, kv)
 	ctx := t.Context()
 	replica := newChannels(escrow.NewStore(etcdClient(), f.store.Keys(), 0), f.chain)
@@ -356,8 +332,9 @@ func TestControlClaimTakesPaymentCommittedMeanwhile(t *testing.T) {
 	ctlPay(t, replica, 42, 0, 20) // the replica's local copy is now at this revision
 
 	var payErr error
-	hook := func() { _, payErr = replica.Pay(context.Background(), payment(t, clientKey, 42, 0, 30), price) }
-	kv.hook.Store(&hook)
+	kv.OnNextWrites(etcdfault.Before(func() {
+		_, payErr = replica.Pay(context.Background(), payment(t, clientKey, 42, 0, 30), price)
+	}))
 	rep, err := escrow.NewControlService(f.ch).StartClaim(ctx, ctlStart(t, testMPE, providerKey, big.NewInt(42), big.NewInt(0)))
 	require.NoError(t, err)
 	require.NoError(t, payErr)
@@ -377,19 +354,19 @@ func TestControlClaimTakesPaymentCommittedMeanwhile(t *testing.T) {
 // A claim whose transaction has an ambiguous outcome is resolved by
 // reading: it is applied exactly once either way.
 func TestControlAmbiguousClaimWrite(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	f := ctlFixture(t, kv)
 	ctx := t.Context()
 	svc := escrow.NewControlService(f.ch)
 
 	ctlPay(t, f.ch, 42, 0, 10)
-	kv.mode.Store(faultAfterApply)
+	kv.OnNextWrites(etcdfault.Landed)
 	rep, err := svc.StartClaim(ctx, ctlStart(t, testMPE, providerKey, big.NewInt(42), big.NewInt(0)))
 	require.NoError(t, err, "the transaction landed: the claim started")
 	require.Equal(t, ctlU256(10), rep.SignedAmount)
 
 	ctlPay(t, f.ch, 42, 1, 10)
-	kv.mode.Store(faultBeforeApply)
+	kv.OnNextWrites(etcdfault.Lost)
 	rep, err = svc.StartClaim(ctx, ctlStart(t, testMPE, providerKey, big.NewInt(42), big.NewInt(1)))
 	require.NoError(t, err, "the transaction did not land: fenced, then decided again")
 	require.Equal(t, ctlU256(1), rep.ChannelNonce)
@@ -403,12 +380,12 @@ func TestControlAmbiguousClaimWrite(t *testing.T) {
 }
 
 func TestControlFailsClosedWhenStorageIsDown(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	f := ctlFixture(t, kv)
 	ctx := t.Context()
 	svc := escrow.NewControlService(f.ch)
 	ctlPay(t, f.ch, 42, 0, 10)
-	kv.down.Store(true)
+	kv.Down(etcdfault.ErrInjected)
 	_, err := svc.GetListUnclaimed(ctx, ctlList(t, testMPE, providerKey, escrow.ListUnclaimedMessage, f.chain.head))
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 	_, err = svc.GetListInProgress(ctx, ctlList(t, testMPE, providerKey, escrow.ListInProgressMessage, f.chain.head))
@@ -417,7 +394,7 @@ func TestControlFailsClosedWhenStorageIsDown(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 	_, err = svc.StartClaimForMultipleChannels(ctx, ctlMulti(t, testMPE, providerKey, []uint64{42}, f.chain.head))
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
-	kv.down.Store(false)
+	kv.Down(nil)
 	require.Equal(t, int64(0), f.stored(t, 42).Nonce.Int64())
 	require.Nil(t, ctlRecord(t, f.store, 42, 0))
 }

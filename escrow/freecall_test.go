@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
@@ -560,7 +561,7 @@ func fcGob(t testing.TB, v any) []byte {
 }
 
 func TestFreeCallAmbiguousWrites(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	e := fcNew(t, kv, nil)
 	ctx := context.Background()
 	u := fcNewUser(t)
@@ -568,21 +569,21 @@ func TestFreeCallAmbiguousWrites(t *testing.T) {
 
 	// The write did not land: the old revision is fenced and the call is
 	// counted once.
-	kv.mode.Store(faultBeforeApply)
+	kv.OnNextWrites(etcdfault.Lost)
 	_, err := e.fc.Pay(ctx, md)
 	require.NoError(t, err)
 	require.Equal(t, 1, e.made(t, u.addr, ""))
 
 	// The write landed but the reply was lost: the call is served and may be
 	// counted twice, never zero times.
-	kv.mode.Store(faultAfterApply)
+	kv.OnNextWrites(etcdfault.Landed)
 	r, err := e.fc.Pay(ctx, md)
 	require.NoError(t, err)
 	require.Equal(t, 3, e.made(t, u.addr, ""))
 
 	// A rollback whose reply is lost is not repeated: the user keeps at
 	// most what he had, the provider never gives a call away.
-	kv.mode.Store(faultAfterApply)
+	kv.OnNextWrites(etcdfault.Landed)
 	ok, err := r.Rollback(ctx)
 	require.ErrorIs(t, err, escrow.ErrStorage)
 	require.False(t, ok)
@@ -590,7 +591,7 @@ func TestFreeCallAmbiguousWrites(t *testing.T) {
 }
 
 func TestFreeCallFailsClosed(t *testing.T) {
-	kv := &faultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	e := fcNew(t, kv, nil)
 	ctx := context.Background()
 	u := fcNewUser(t)
@@ -598,14 +599,14 @@ func TestFreeCallFailsClosed(t *testing.T) {
 	r, err := e.fc.Pay(ctx, md)
 	require.NoError(t, err)
 
-	kv.down.Store(true)
+	kv.Down(etcdfault.ErrInjected)
 	_, err = e.fc.Pay(ctx, md)
 	require.Equal(t, codes.Internal, status.Code(err))
 	require.True(t, strings.HasPrefix(status.Convert(err).Message(), "payment freeCallUserData error: "), err)
 	ok, err := r.Rollback(ctx)
 	require.ErrorIs(t, err, escrow.ErrStorage)
 	require.False(t, ok)
-	kv.down.Store(false)
+	kv.Down(nil)
 	require.Equal(t, 1, e.made(t, u.addr, ""))
 	ok, err = r.Rollback(ctx) // nothing was written: it can be tried again
 	require.NoError(t, err)

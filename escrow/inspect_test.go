@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -215,44 +215,38 @@ func TestInspectAndResetFreeCalls(t *testing.T) {
 	}
 }
 
-// inspectRacingKV makes a free call land between the reset's read and its
-// compare-and-swap, the first `races` times.
-type inspectRacingKV struct {
-	clientv3.KV
-	key   string
-	races atomic.Int32
-}
-
-func (k *inspectRacingKV) Txn(ctx context.Context) clientv3.Txn {
-	if k.races.Add(-1) >= 0 {
-		made := 10 + int(k.races.Load())
-		raw, err := escrow.EncodeGob(escrow.FreeCallUserData{Address: inspectUser, FreeCallsMade: made,
-			OrganizationId: inspectOrg, ServiceId: inspectService, GroupID: testGroupB64})
-		if err != nil {
-			panic(err)
-		}
-		if _, err := k.KV.Put(ctx, k.key, string(raw)); err != nil {
-			panic(err)
-		}
+// inspectRaces makes a free call land between the reset's read and its
+// compare-and-swap, the next n times (the last one leaves 10 calls made).
+func inspectRaces(t *testing.T, kv *etcdfault.KV, key string, n int) {
+	hooks := make([]etcdfault.Hook, n)
+	for i := range hooks {
+		made := 10 + n - 1 - i
+		hooks[i] = etcdfault.Before(func() {
+			raw, err := escrow.EncodeGob(escrow.FreeCallUserData{Address: inspectUser, FreeCallsMade: made,
+				OrganizationId: inspectOrg, ServiceId: inspectService, GroupID: testGroupB64})
+			require.NoError(t, err)
+			_, err = kv.KV.Put(context.Background(), key, string(raw))
+			require.NoError(t, err)
+		})
 	}
-	return k.KV.Txn(ctx)
+	kv.OnNextWrites(hooks...)
 }
 
 func TestResetFreeCallsRacesWithCalls(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		races int32
+		races int
 		err   error
 	}{{1, nil}, {4, nil}, {100, escrow.ErrStorage}} {
 		t.Run(fmt.Sprint(tc.races), func(t *testing.T) {
-			kv := &inspectRacingKV{KV: etcdClient()}
+			kv := etcdfault.New(etcdClient())
 			s := inspectStore(t, kv)
-			kv.key = s.Keys().FreeCallUser(inspectUser, "", inspectOrg, inspectService, testGroupB64)
-			inspectPut(t, kv.key, escrow.FreeCallUserData{Address: inspectUser, FreeCallsMade: 1})
-			kv.races.Store(tc.races)
+			key := s.Keys().FreeCallUser(inspectUser, "", inspectOrg, inspectService, testGroupB64)
+			inspectPut(t, key, escrow.FreeCallUserData{Address: inspectUser, FreeCallsMade: 1})
+			inspectRaces(t, kv, key, tc.races)
 
 			prev, err := s.ResetFreeCalls(ctx, inspectUser, "", inspectOrg, inspectService, testGroupB64)
-			v, gerr := s.Get(ctx, kv.key)
+			v, gerr := s.Get(ctx, key)
 			require.NoError(t, gerr)
 			d, derr := escrow.DecodeFreeCallUserData(v.Raw)
 			require.NoError(t, derr)
@@ -268,18 +262,13 @@ func TestResetFreeCallsRacesWithCalls(t *testing.T) {
 	}
 }
 
-// inspectDownKV is storage that cannot be reached.
-type inspectDownKV struct{ clientv3.KV }
-
 var errInspectDown = errors.New("injected: etcd unreachable")
-
-func (inspectDownKV) Get(context.Context, string, ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	return nil, errInspectDown
-}
 
 func TestInspectFailsClosed(t *testing.T) {
 	ctx := context.Background()
-	s := inspectStore(t, inspectDownKV{etcdClient()})
+	kv := etcdfault.New(etcdClient())
+	kv.Down(errInspectDown)
+	s := inspectStore(t, kv)
 	_, err := s.InspectChannels(ctx)
 	require.ErrorIs(t, err, escrow.ErrStorage)
 	require.ErrorIs(t, err, errInspectDown)

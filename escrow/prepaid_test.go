@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -97,17 +98,17 @@ func TestPrepaidRefundRaisesCeiling(t *testing.T) {
 
 // The steady state of a prepaid call is one etcd round trip: the swap.
 func TestPrepaidCallCostsOneRoundTrip(t *testing.T) {
-	kv := &prepaidTestFaultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	e := prepaidTestSetup(t, kv)
 	ctx := context.Background()
 	md := prepaidTestMD("42", prepaidTestToken(t, e, 100).Token)
-	start := kv.commits.Load()
+	start := kv.Txns()
 	for range 10 {
 		_, err := e.p.Pay(ctx, "/svc/M", md, price)
 		require.NoError(t, err)
 	}
 	// One read to learn the counters after GetToken, then one swap per call.
-	require.Equal(t, int32(11), kv.commits.Load()-start)
+	require.Equal(t, 11, kv.Txns()-start)
 }
 
 // The refund happens even when the client has gone away.
@@ -260,21 +261,21 @@ func TestPrepaidConcurrentSpendIsExact(t *testing.T) {
 }
 
 func TestPrepaidFailsClosed(t *testing.T) {
-	kv := &prepaidTestFaultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	e := prepaidTestSetup(t, kv)
 	ctx := context.Background()
 	md := prepaidTestMD("42", prepaidTestToken(t, e, 100).Token)
 	r, err := e.p.Pay(ctx, "/svc/M", md, price)
 	require.NoError(t, err)
 
-	kv.down.Store(true)
+	kv.WritesDown(etcdfault.ErrInjected)
 	_, err = e.p.Pay(ctx, "/svc/M", md, price)
 	requireStatus(t, err, codes.Internal, "internal error: cannot record usage on channel Id 42")
 	rolled, err := r.Rollback(ctx)
 	require.Error(t, err)
 	require.ErrorIs(t, err, escrow.ErrStorage)
 	require.False(t, rolled)
-	kv.down.Store(false)
+	kv.WritesDown(nil)
 	require.Equal(t, int64(10), prepaidTestCounter(t, e.store, 42, escrow.PrepaidUsed))
 
 	// A refund that failed can be retried.
@@ -290,17 +291,17 @@ func TestPrepaidFailsClosed(t *testing.T) {
 // client may have paid for it: at most one call's price, never a call the
 // provider is not paid for).
 func TestPrepaidAmbiguousUsageWrite(t *testing.T) {
-	kv := &prepaidTestFaultKV{KV: etcdClient()}
+	kv := etcdfault.New(etcdClient())
 	e := prepaidTestSetup(t, kv)
 	ctx := context.Background()
 	md := prepaidTestMD("42", prepaidTestToken(t, e, 100).Token)
 
-	kv.mode.Store(prepaidTestFaultBeforeApply)
+	kv.OnNextWrites(etcdfault.Lost)
 	_, err := e.p.Pay(ctx, "/svc/M", md, price)
 	require.NoError(t, err)
 	require.Equal(t, int64(10), prepaidTestCounter(t, e.store, 42, escrow.PrepaidUsed))
 
-	kv.mode.Store(prepaidTestFaultAfterApply)
+	kv.OnNextWrites(etcdfault.Landed)
 	_, err = e.p.Pay(ctx, "/svc/M", md, price)
 	requireStatus(t, err, codes.Internal, "internal error: usage on channel Id 42 was not confirmed by storage")
 	require.Equal(t, int64(20), prepaidTestCounter(t, e.store, 42, escrow.PrepaidUsed))

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/escrow/chaintest"
+	"github.com/tariffd/tariff/escrow/etcdfault"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
@@ -294,85 +295,22 @@ func TestPrepaidGetTokenRereadsChain(t *testing.T) {
 	require.Equal(t, int32(1), e.chain.refreshes.Load())
 }
 
-// prepaidTestFaultKV fails write transactions only (reads pass), so a
-// fault hits the commit and not the reads before it.
-type prepaidTestFaultKV struct {
-	clientv3.KV
-	mode    atomic.Int32 // prepaidTestFault*, consumed by the next write
-	down    atomic.Bool  // every write fails
-	writes  atomic.Int32
-	commits atomic.Int32 // every transaction, reads included
-}
-
-const (
-	prepaidTestFaultNone        = iota
-	prepaidTestFaultAfterApply  // the write lands, the caller sees a timeout
-	prepaidTestFaultBeforeApply // the write does not land, the caller sees a timeout
-)
-
-var prepaidTestErrInjected = status.Error(codes.DeadlineExceeded, "injected: context deadline exceeded")
-
-func (f *prepaidTestFaultKV) Txn(ctx context.Context) clientv3.Txn {
-	return &prepaidTestFaultTxn{Txn: f.KV.Txn(ctx), f: f}
-}
-
-type prepaidTestFaultTxn struct {
-	clientv3.Txn
-	f     *prepaidTestFaultKV
-	write bool
-}
-
-func (t *prepaidTestFaultTxn) If(c ...clientv3.Cmp) clientv3.Txn { t.Txn = t.Txn.If(c...); return t }
-func (t *prepaidTestFaultTxn) Else(o ...clientv3.Op) clientv3.Txn {
-	t.Txn = t.Txn.Else(o...)
-	return t
-}
-
-func (t *prepaidTestFaultTxn) Then(o ...clientv3.Op) clientv3.Txn {
-	for _, op := range o {
-		t.write = t.write || op.IsPut()
-	}
-	t.Txn = t.Txn.Then(o...)
-	return t
-}
-
-func (t *prepaidTestFaultTxn) Commit() (*clientv3.TxnResponse, error) {
-	t.f.commits.Add(1)
-	if !t.write {
-		return t.Txn.Commit()
-	}
-	t.f.writes.Add(1)
-	if t.f.down.Load() {
-		return nil, prepaidTestErrInjected
-	}
-	switch t.f.mode.Swap(prepaidTestFaultNone) {
-	case prepaidTestFaultAfterApply:
-		if _, err := t.Txn.Commit(); err != nil {
-			return nil, err
-		}
-		return nil, prepaidTestErrInjected
-	case prepaidTestFaultBeforeApply:
-		return nil, prepaidTestErrInjected
-	}
-	return t.Txn.Commit()
-}
-
 // The signed amount and P are one transaction: whatever etcd does to the
 // commit, the client's money is credited exactly once or not at all (and
 // then a retry credits it).
 func TestPrepaidGetTokenCommitIsAtomic(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mode int32
+		mode etcdfault.Hook
 	}{
-		{"landed but timed out", prepaidTestFaultAfterApply},
-		{"timed out before landing", prepaidTestFaultBeforeApply},
+		{"landed but timed out", etcdfault.Landed},
+		{"timed out before landing", etcdfault.Lost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			kv := &prepaidTestFaultKV{KV: etcdClient()}
+			kv := etcdfault.New(etcdClient())
 			e := prepaidTestSetup(t, kv)
 			prepaidTestToken(t, e, 100)
-			kv.mode.Store(tc.mode)
+			kv.OnNextWrites(tc.mode)
 			reply := prepaidTestToken(t, e, 250)
 			require.Equal(t, uint64(250), reply.PlannedAmount)
 			require.Equal(t, int64(250), e.stored(t, 42).AuthorizedAmount.Int64())
@@ -381,13 +319,13 @@ func TestPrepaidGetTokenCommitIsAtomic(t *testing.T) {
 	}
 
 	t.Run("storage down", func(t *testing.T) {
-		kv := &prepaidTestFaultKV{KV: etcdClient()}
+		kv := etcdfault.New(etcdClient())
 		e := prepaidTestSetup(t, kv)
 		prepaidTestToken(t, e, 100)
-		kv.down.Store(true)
+		kv.WritesDown(etcdfault.ErrInjected)
 		_, err := e.service().GetToken(context.Background(), prepaidTestRequest(t, clientKey, clientKey, 42, 0, 250, 7000000))
 		requireStatus(t, err, codes.Internal, "unable to store new payment channel state")
-		kv.down.Store(false)
+		kv.WritesDown(nil)
 		require.Equal(t, int64(100), e.stored(t, 42).AuthorizedAmount.Int64())
 		require.Equal(t, int64(100), prepaidTestCounter(t, e.store, 42, escrow.PrepaidPlanned))
 		// The client retries the same request and is credited once.
