@@ -4,6 +4,9 @@ import (
 	"context"
 	"math/big"
 	"testing"
+	"time"
+
+	"github.com/tariffd/tariff/host"
 
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"google.golang.org/grpc"
@@ -11,13 +14,36 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// BenchmarkCall compares a unary call to the Calculator directly with the
-// same call paid through tariffd (payments signed before the clock starts).
-// Read the two together: the difference is what tariffd adds.
+// BenchmarkCall compares a unary call to the Calculator directly, through
+// tariffd with payments off (the extra hop alone), and paid through
+// tariffd (payments signed before the clock starts). Read them together:
+// the differences are what the hop and the payment add.
 func BenchmarkCall(b *testing.B) {
 	e := newEnv(b, 1)
 	b.Run("direct", func(b *testing.B) {
 		conn, err := grpc.NewClient(e.backend, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		calc := calculatorpb.NewCalculatorClient(conn)
+		for b.Loop() {
+			if _, err := calc.Add(context.Background(), &calculatorpb.Numbers{A: 1, B: 2}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("proxy", func(b *testing.B) {
+		srv, err := host.NewServer(host.ServerOptions{ServiceEndpoint: e.backend, ServiceTimeout: 10 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		front := listen(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ctx, front) }()
+		defer func() { cancel(); <-done }()
+		conn, err := grpc.NewClient(front.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			b.Fatal(err)
 		}
