@@ -51,7 +51,7 @@ proto: deps-apt
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren' ./examples/devnet/localnet/ ./escrow/ ./pricing/ ./plugins/
+	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren|Commit|TestResponseWaits|EveryStreamingKind' ./examples/devnet/localnet/ ./escrow/ ./host/ ./pricing/ ./plugins/
 	$(MAKE) sdk-rust-test
 
 test-short: deps-npm
