@@ -22,6 +22,7 @@ import (
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
 	"github.com/tariffd/tariff/plugins"
+	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -45,6 +46,7 @@ type Daemon struct {
 
 	plugins  *plugins.Runtime
 	env      *PaymentEnv
+	prices   *pricing.Table // the metadata's, as last read
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	closers  []func() error
@@ -135,6 +137,7 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
 	}, d.log)
 	opts.Channels, opts.Table = d.channels, sg.Pricing
+	d.prices = sg.Pricing
 	if d.plugins, err = plugins.NewRuntime(ctx, plugins.RuntimeOptions{CacheDir: pluginCacheDir(), Logger: d.log}); err != nil {
 		return fmt.Errorf("plugin runtime: %w", err)
 	}
@@ -208,6 +211,8 @@ type PaymentEnv struct {
 	// (service_api_source); nil when it has none or it cannot be read.
 	Methods []string
 
+	loader *metadata.Loader // reads the metadata again on reload
+
 	closers []func() error
 }
 
@@ -237,7 +242,7 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 	log.Info("chain connected", "rpc", cfg.Blockchain.RPCEndpoint, "chain_id", id, "network", cfg.Blockchain.Network)
 	// Registry reads need no MPE address; the payment chain view is made
 	// once the service metadata names it.
-	loader := metadata.Loader{
+	env.loader = &metadata.Loader{
 		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, Group: cfg.Group,
 		OrgFile: cfg.Metadata.OrgFile, ServiceFile: cfg.Metadata.ServiceFile,
 		Registry:        registry{escrow.NewChain(client, common.Address{}, escrow.ChainOptions{Logger: log}), cfg.Blockchain.RegistryAddress},
@@ -247,12 +252,12 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 			Timeout: cfg.Metadata.IPFSTimeout,
 		},
 	}
-	if env.Org, env.Service, err = loader.Load(ctx); err != nil {
+	if env.Org, env.Service, err = env.loader.Load(ctx); err != nil {
 		return env, err
 	}
 	env.OrgGroup, _ = env.Org.Group(cfg.Group)
 	env.ServiceGroup, _ = env.Service.Group(cfg.Group)
-	env.Methods = apiMethods(ctx, env.Service, loader.Fetcher, log)
+	env.Methods = apiMethods(ctx, env.Service, env.loader.Fetcher, log)
 	kv, requestTimeout, err := env.openStorage(ctx, cfg, log, startEmbedded)
 	if err != nil {
 		return env, err

@@ -8,21 +8,24 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/tariffd/tariff/host/config"
+	"github.com/tariffd/tariff/host/metadata"
+	"github.com/tariffd/tariff/pricing"
 )
 
 // ErrNeedsRestart marks settings a reload cannot apply (listen address,
 // storage, chain, identities): the running values stay until a restart.
 var ErrNeedsRestart = errors.New("needs a restart to take effect")
 
-// Reload reads the configuration files again and, if they are valid, swaps
-// in a new pricing snapshot (plugins compiled, verified and initialised
-// first). A bad file changes nothing: the running snapshot stays and the
+// Reload reads the configuration files and the metadata's prices again
+// and, if they are valid, swaps in a new pricing snapshot (plugins
+// compiled, verified and initialised first). A bad file changes nothing: the running snapshot stays and the
 // error says why. Settings that cannot change live are reported in the
 // returned warnings and left as they are.
 func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
@@ -45,13 +48,60 @@ func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
 	if d.plugins == nil {
 		return warnings, errors.New("reload: payments are disabled, there is no pricing to reload")
 	}
-	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, d.env.ServiceGroup.Pricing, d.env.Methods, d.log)
+	prices, mw := d.reloadPrices(ctx)
+	warnings = append(warnings, mw...)
+	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, prices, d.env.Methods, d.log)
 	if err != nil {
 		return warnings, fmt.Errorf("reload: %w", err)
 	}
 	d.server.SetPolicy(policy)
-	d.cfg.Plugins = cfg.Plugins
+	d.cfg.Plugins, d.prices = cfg.Plugins, prices
 	return warnings, nil
+}
+
+// reloadPrices reads the organization and service metadata again (the
+// files, or the Registry and IPFS) for the group's prices. If it cannot,
+// the prices stay as they are; other metadata changes need a restart.
+func (d *Daemon) reloadPrices(ctx context.Context) (*pricing.Table, []string) {
+	org, svc, err := d.env.loader.Load(ctx)
+	if err != nil {
+		return d.prices, []string{fmt.Sprintf("metadata not read again, prices unchanged: %v", err)}
+	}
+	og, _ := org.Group(d.cfg.Group) // Load checked both groups
+	sg, _ := svc.Group(d.cfg.Group)
+	var warnings []string
+	if fields := metadataRestartFields(d.env, svc, og, sg); len(fields) > 0 {
+		warnings = append(warnings, fmt.Sprintf("metadata %s changed: %v", strings.Join(fields, ", "), ErrNeedsRestart))
+	}
+	if !reflect.DeepEqual(sg.PriceEntries, d.env.ServiceGroup.PriceEntries) {
+		d.log.Info("service metadata prices changed", "pricing", sg.Pricing.Model())
+	}
+	return sg.Pricing, warnings
+}
+
+// metadataRestartFields names what changed in the metadata, other than
+// the prices, that the running daemon was built on.
+func metadataRestartFields(env *PaymentEnv, svc *metadata.Service, og *metadata.OrgGroup, sg *metadata.ServiceGroup) []string {
+	var out []string
+	for _, f := range []struct {
+		name     string
+		old, cur any
+	}{
+		{"mpe_address", env.Service.MPEAddress, svc.MPEAddress},
+		{"encoding", env.Service.Encoding, svc.Encoding},
+		{"service_type", env.Service.ServiceType, svc.ServiceType},
+		{"group_id", env.OrgGroup.ID, og.ID},
+		{"payment_address", env.OrgGroup.PaymentAddress, og.PaymentAddress},
+		{"payment_expiration_threshold", env.OrgGroup.ExpirationThreshold, og.ExpirationThreshold},
+		{"payment_channel_storage_client", env.OrgGroup.Storage, og.Storage},
+		{"free_calls", env.ServiceGroup.FreeCalls, sg.FreeCalls},
+		{"free_call_signer_address", env.ServiceGroup.FreeCallSigner, sg.FreeCallSigner},
+	} {
+		if !reflect.DeepEqual(f.old, f.cur) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // restartFields names the top-level settings that differ, other than the
@@ -86,7 +136,11 @@ func (d *Daemon) watch(ctx context.Context) error {
 	}
 	defer w.Close()
 	names := map[string]bool{}
-	for _, f := range d.files {
+	watched := d.files
+	if md := d.cfg.Metadata; md.OrgFile != "" && md.ServiceFile != "" {
+		watched = append(slices.Clone(watched), md.OrgFile, md.ServiceFile) // offline metadata: its prices reload too
+	}
+	for _, f := range watched {
 		abs, err := filepath.Abs(f)
 		if err != nil {
 			return err

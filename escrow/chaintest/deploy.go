@@ -361,6 +361,13 @@ func (c *Contracts) CreateServiceRegistration(ctx context.Context, owner *bind.T
 	return err
 }
 
+// UpdateServiceRegistration points serviceID at new metadata, as a
+// provider does to change prices (snet service update-metadata).
+func (c *Contracts) UpdateServiceRegistration(ctx context.Context, owner *bind.TransactOpts, orgID, serviceID string, metadataURI []byte) error {
+	_, err := c.send(ctx, owner, c.registry, "updateServiceRegistration", Bytes32(orgID), Bytes32(serviceID), metadataURI)
+	return err
+}
+
 // unpackInto copies ABI-decoded values into typed pointers, failing on a
 // count or type mismatch instead of panicking.
 func unpackInto(vals []any, dst ...any) error {

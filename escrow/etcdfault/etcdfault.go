@@ -111,7 +111,7 @@ type txn struct {
 	write bool
 }
 
-func (t *txn) If(c ...clientv3.Cmp) clientv3.Txn { t.Txn = t.Txn.If(c...); return t }
+func (t *txn) If(c ...clientv3.Cmp) clientv3.Txn  { t.Txn = t.Txn.If(c...); return t }
 func (t *txn) Else(o ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(o...); return t }
 
 func (t *txn) Then(o ...clientv3.Op) clientv3.Txn {

@@ -84,6 +84,42 @@ type Network struct {
 	stop func()
 	wg   sync.WaitGroup
 	errs chan error
+
+	// what the service metadata is made of
+	ipfs       *contentStore
+	apiURI     string
+	daemonPort int
+}
+
+// serviceDoc is the Calculator's service metadata with prices (cogs by
+// method name).
+func (n *Network) serviceDoc(prices map[string]int64) []byte {
+	methods := make([]any, 0, len(prices))
+	for m, p := range prices {
+		methods = append(methods, map[string]any{"method_name": m, "price_in_cogs": p})
+	}
+	return mustJSON(map[string]any{
+		"version": 1, "display_name": "Example Calculator", "encoding": "proto", "service_type": "grpc",
+		"mpe_address": n.Sim.Contracts.MPE.Hex(), "service_api_source": n.apiURI,
+		"groups": []any{map[string]any{
+			"group_name": GroupName, "group_id": n.groupB64(),
+			"endpoints":                []string{"http://" + loopback(n.daemonPort)},
+			"free_calls":               FreeCalls,
+			"free_call_signer_address": crypto.PubkeyToAddress(freeCallKey.PublicKey).Hex(),
+			"pricing": []any{map[string]any{
+				"price_model": "fixed_price_per_method", "package_name": "example_service", "default": true,
+				"details": []any{map[string]any{"service_name": "Calculator", "method_pricing": methods}},
+			}},
+		}},
+	})
+}
+
+// PublishPrices publishes service metadata with new prices and points the
+// Registry at it, as a provider does with snet-cli; tariffd charges them
+// from its next reload.
+func (n *Network) PublishPrices(ctx context.Context, prices map[string]int64) error {
+	uri := n.ipfs.add(n.serviceDoc(prices))
+	return n.Sim.Contracts.UpdateServiceRegistration(ctx, n.Sim.Provider.Opts(), OrgID, ServiceID, []byte(uri))
 }
 
 // Start brings the network up. Stop it with Close (or by cancelling ctx).
@@ -146,25 +182,8 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 			},
 		}},
 	}))
-	methods := make([]any, 0, len(Prices))
-	for m, p := range Prices {
-		methods = append(methods, map[string]any{"method_name": m, "price_in_cogs": p})
-	}
-	apiURI := ipfs.add(apiTar())
-	svcURI := ipfs.add(mustJSON(map[string]any{
-		"version": 1, "display_name": "Example Calculator", "encoding": "proto", "service_type": "grpc",
-		"mpe_address": c.MPE.Hex(), "service_api_source": apiURI,
-		"groups": []any{map[string]any{
-			"group_name": GroupName, "group_id": groupB64,
-			"endpoints":                []string{"http://" + loopback(o.DaemonPort)},
-			"free_calls":               FreeCalls,
-			"free_call_signer_address": crypto.PubkeyToAddress(freeCallKey.PublicKey).Hex(),
-			"pricing": []any{map[string]any{
-				"price_model": "fixed_price_per_method", "package_name": "example_service", "default": true,
-				"details": []any{map[string]any{"service_name": "Calculator", "method_pricing": methods}},
-			}},
-		}},
-	}))
+	n.ipfs, n.apiURI, n.daemonPort = ipfs, ipfs.add(apiTar()), o.DaemonPort
+	svcURI := ipfs.add(n.serviceDoc(Prices))
 	ipfsLis, err := net.Listen("tcp", loopback(o.IPFSPort))
 	if err != nil {
 		return nil, fmt.Errorf("ipfs endpoint: %w", err)

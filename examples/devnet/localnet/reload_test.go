@@ -199,3 +199,43 @@ func TestReloadRefusesPatternsThatSelectNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "7", q.GetPriceInCogs(), "the running configuration stays")
 }
+
+// A provider publishes new prices in the service metadata (Registry and
+// IPFS, as snet-cli does); a reload charges them, without a restart.
+func TestReloadTakesNewMetadataPrices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet})
+	require.NoError(t, err)
+	defer n.Close()
+	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	quote := func() string {
+		q, err := tariffpb.NewQuoteServiceClient(conn).Quote(ctx, &tariffpb.QuoteRequest{Method: "/example_service.Calculator/add"})
+		require.NoError(t, err)
+		return q.GetPriceInCogs()
+	}
+	require.Equal(t, strconv.FormatInt(localnet.Prices["add"], 10), quote())
+
+	prices := map[string]int64{}
+	for m, p := range localnet.Prices {
+		prices[m] = 3 * p
+	}
+	require.NoError(t, n.PublishPrices(ctx, prices))
+	warnings, err := n.Daemon.Reload(ctx)
+	require.NoError(t, err)
+	for _, w := range warnings {
+		require.NotContains(t, w, "restart", "prices need no restart")
+	}
+	require.Equal(t, strconv.FormatInt(prices["add"], 10), quote())
+
+	id, err := n.OpenChannel(ctx, 1000, 1000)
+	require.NoError(t, err)
+	payer := paidcall.NewPayer(n.Sim.Sender.Key, n.Sim.Contracts.MPE, id, new(big.Int), new(big.Int))
+	pctx, err := payer.Pay(ctx, big.NewInt(prices["add"]))
+	require.NoError(t, err)
+	_, err = calculatorpb.NewCalculatorClient(conn).Add(pctx, &calculatorpb.Numbers{A: 1, B: 2})
+	require.NoError(t, err, "the new price is charged")
+}
