@@ -49,6 +49,8 @@ proto: deps-apt
 
 ## test: everything, with real parts (simulated chain with the real contracts, embedded etcd, loopback gRPC).
 test: deps
+	@unformatted=$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed (make fmt):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren|Commit|TestResponseWaits|EveryStreamingKind' ./examples/devnet/localnet/ ./escrow/ ./host/ ./pricing/ ./plugins/
