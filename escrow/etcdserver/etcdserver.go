@@ -8,14 +8,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/soheilhy/cmux"
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
 )
 
 // Config describes one member. Zero values take snet-daemon's defaults.
@@ -79,6 +85,11 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	cfg.InitialClusterToken = c.ClusterToken
 	cfg.LogLevel = c.LogLevel
 	cfg.LogOutputs = c.LogOutputs
+	lg, err := newLogger(c.LogLevel, c.LogOutputs)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd %s log: %w", c.Name, err)
+	}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	cfg.UnsafeNoFsync = c.NoFsync
 	cfg.EnableGRPCGateway = false
 	// The in-process client talks to the server directly; keep the
@@ -200,4 +211,50 @@ func StartCluster(ctx context.Context, dir string, n int, noFsync bool) ([]*Serv
 		return nil, err
 	}
 	return servers, nil
+}
+
+// newLogger is etcd's own logger (its format, level and outputs), except
+// that it leaves out the errors every shutdown produces: etcd logs each
+// listener it closes as "setting up serving from embedded etcd failed".
+func newLogger(level string, outputs []string) (*zap.Logger, error) {
+	zc := logutil.DefaultZapLoggerConfig
+	paths := make([]string, len(outputs))
+	for i, o := range outputs {
+		if o == embed.DefaultLogOutput {
+			o = embed.StdErrLogOutput
+		}
+		paths[i] = o
+	}
+	zc.OutputPaths, zc.ErrorOutputPaths = paths, paths
+	zc.Level = zap.NewAtomicLevelAt(logutil.ConvertToZapLevel(level))
+	return zc.Build(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return quietShutdown{c} }))
+}
+
+type quietShutdown struct{ zapcore.Core }
+
+func (q quietShutdown) With(fields []zapcore.Field) zapcore.Core {
+	return quietShutdown{q.Core.With(fields)}
+}
+
+func (q quietShutdown) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if q.Enabled(e.Level) {
+		return ce.AddCore(e, q)
+	}
+	return ce
+}
+
+func (q quietShutdown) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	if e.Message == "setting up serving from embedded etcd failed." {
+		for _, f := range fields {
+			if err, ok := f.Interface.(error); ok && f.Key == "error" && closedOnShutdown(err) {
+				return nil
+			}
+		}
+	}
+	return q.Core.Write(e, fields)
+}
+
+func closedOnShutdown(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) ||
+		errors.Is(err, cmux.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped)
 }
