@@ -15,7 +15,8 @@
 //                  (default: the endpoint in the service metadata)
 //   SNET_NETWORK_ID  chain id                     (default 1337)
 //   SNET_CALLS     number of paid calls to add    (default 3)
-//   SNET_CONCURRENCY  "true" for the SDK's prepaid (concurrency token) flow;
+//   SNET_CONCURRENCY  "true" for the SDK's prepaid (concurrency token) flow,
+//                  buying all SNET_CALLS calls with one signed amount;
 //                  default "false": one signed escrow payment per call
 //   SNET_PROTO     the service's .proto           (default ../calculator/example_service.proto)
 //
@@ -142,7 +143,10 @@ async function main() {
 
   const options = { concurrency: s.concurrency };
   if (s.daemon !== '-') options.endpoint = s.daemon;
-  const client = await sdk.createServiceClient(s.org, s.service, Calculator, s.group, null, options);
+  // In the prepaid flow the SDK buys concurrentCalls calls with one token and
+  // keeps using it: it does not buy more once they are used up.
+  const client = await sdk.createServiceClient(s.org, s.service, Calculator, s.group, null, options,
+    s.concurrency ? s.calls : 1);
   console.log(`client ${await sdk.account.getAddress()} -> daemon ${client.getServiceDetails().daemonEndpoint.href}`);
 
   const add = (a, b) => new Promise((resolve, reject) => {

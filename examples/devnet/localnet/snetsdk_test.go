@@ -25,8 +25,9 @@ import (
 // TestSnetSDKPaidCalls has SingularityNET's own Node.js SDK (snet-sdk, see
 // examples/snet-sdk) make paid calls through tariffd: it finds the service
 // through the Registry and the metadata endpoint, opens and funds a channel
-// on chain itself, signs one escrow payment per call, and syncs the channel
-// state from tariffd. tariffd must then report the amount the SDK signed.
+// on chain itself, pays in its prepaid flow (one token for all calls) and
+// then with one escrow payment per call, and syncs the channel state from
+// tariffd. tariffd must then report the amounts the SDK signed.
 func TestSnetSDKPaidCalls(t *testing.T) {
 	dir, err := filepath.Abs(filepath.Join("..", "..", "snet-sdk"))
 	require.NoError(t, err)
@@ -51,63 +52,74 @@ func TestSnetSDKPaidCalls(t *testing.T) {
 	defer n.Close()
 
 	c := n.Sim.Contracts
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "paid-calls.js"))
-	cmd.Dir = dir // the SDK's logger writes ./logs there (gitignored)
-	cmd.Env = append(os.Environ(),
-		"SNET_RPC="+n.Sim.HTTPURL(),
-		"SNET_IPFS="+n.IPFSURL,
-		"SNET_MPE="+c.MPE.Hex(),
-		"SNET_REGISTRY="+c.Registry.Hex(),
-		"SNET_TOKEN="+c.Token.Hex(),
-		"SNET_KEY="+chaintest.ClientKeyHex,
-		"SNET_DAEMON=http://"+n.DaemonAddr,
-		"SNET_CALLS=3",
-	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Run(), "paid-calls.js:\n%s", out.String())
-	t.Logf("paid-calls.js:\n%s", out.String())
-
-	for i := 1; i <= calls; i++ {
-		require.Contains(t, out.String(), "add("+itoa(i)+", 2) = "+itoa(i+2))
-	}
-	var res struct {
-		ChannelID    string `json:"channelId"`
-		Nonce        string `json:"nonce"`
-		SignedAmount string `json:"signedAmount"`
-	}
-	var line string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(l, "RESULT ") {
-			line = strings.TrimPrefix(l, "RESULT ")
-		}
-	}
-	require.NotEmpty(t, line, "no RESULT line")
-	require.NoError(t, json.Unmarshal([]byte(line), &res))
-	price := localnet.Prices["add"]
-	require.Equal(t, itoa(calls*int(price)), res.SignedAmount, "the SDK signed one price per call")
-	require.Equal(t, "0", res.Nonce)
-
-	// tariffd's own record of the channel.
-	id, ok := new(big.Int).SetString(res.ChannelID, 10)
-	require.True(t, ok, res.ChannelID)
 	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
-	head, err := n.Sim.Head(ctx)
-	require.NoError(t, err)
-	st, err := paidcall.State(ctx, conn, n.Sim.Sender.Key, c.MPE, id, head)
-	require.NoError(t, err)
-	require.Equal(t, int64(calls)*price, new(big.Int).SetBytes(st.GetCurrentSignedAmount()).Int64())
-	require.Zero(t, new(big.Int).SetBytes(st.GetCurrentNonce()).Sign())
-	require.Len(t, st.GetCurrentSignature(), 65, "signature %s", hex.EncodeToString(st.GetCurrentSignature()))
+	price := localnet.Prices["add"]
+	signed := int64(0) // what the client has signed on its channel so far
+	// The prepaid flow runs first: on a channel already used for escrow
+	// payments the SDK asks GetToken for the amount signed so far, which has
+	// no planned amount, and the JS SDK fails on that answer (upstream's).
+	for _, mode := range []struct{ name, concurrency string }{
+		{"prepaid (concurrency token)", "true"},
+		{"escrow payment per call", "false"},
+	} {
+		cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "paid-calls.js"))
+		cmd.Dir = dir // the SDK's logger writes ./logs there (gitignored)
+		cmd.Env = append(os.Environ(),
+			"SNET_RPC="+n.Sim.HTTPURL(),
+			"SNET_IPFS="+n.IPFSURL,
+			"SNET_MPE="+c.MPE.Hex(),
+			"SNET_REGISTRY="+c.Registry.Hex(),
+			"SNET_TOKEN="+c.Token.Hex(),
+			"SNET_KEY="+chaintest.ClientKeyHex,
+			"SNET_DAEMON=http://"+n.DaemonAddr,
+			"SNET_CALLS="+itoa(calls),
+			"SNET_CONCURRENCY="+mode.concurrency,
+		)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Run(), "%s: paid-calls.js:\n%s", mode.name, out.String())
+		t.Logf("%s: paid-calls.js:\n%s", mode.name, out.String())
 
-	// The SDK opened the channel on chain, as the client.
-	ch, err := c.Channel(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, n.Sim.Sender.Address, ch.Sender)
-	require.Equal(t, n.Sim.Provider.Address, ch.Recipient)
-	require.GreaterOrEqual(t, ch.Value.Int64(), int64(calls)*price, "the SDK funded the channel for its calls")
+		for i := 1; i <= calls; i++ {
+			require.Contains(t, out.String(), "add("+itoa(i)+", 2) = "+itoa(i+2))
+		}
+		var res struct {
+			ChannelID    string `json:"channelId"`
+			Nonce        string `json:"nonce"`
+			SignedAmount string `json:"signedAmount"`
+		}
+		var line string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "RESULT ") {
+				line = strings.TrimPrefix(l, "RESULT ")
+			}
+		}
+		require.NotEmpty(t, line, "no RESULT line")
+		require.NoError(t, json.Unmarshal([]byte(line), &res))
+		signed += calls * price
+		require.Equal(t, itoa(int(signed)), res.SignedAmount, "%s: the SDK signed one price per call", mode.name)
+		require.Equal(t, "0", res.Nonce)
+
+		// tariffd's own record of the channel.
+		id, ok := new(big.Int).SetString(res.ChannelID, 10)
+		require.True(t, ok, res.ChannelID)
+		head, err := n.Sim.Head(ctx)
+		require.NoError(t, err)
+		st, err := paidcall.State(ctx, conn, n.Sim.Sender.Key, c.MPE, id, head)
+		require.NoError(t, err)
+		require.Equal(t, signed, new(big.Int).SetBytes(st.GetCurrentSignedAmount()).Int64())
+		require.Zero(t, new(big.Int).SetBytes(st.GetCurrentNonce()).Sign())
+		require.Len(t, st.GetCurrentSignature(), 65, "signature %s", hex.EncodeToString(st.GetCurrentSignature()))
+
+		// The SDK opened the channel on chain, as the client.
+		ch, err := c.Channel(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, n.Sim.Sender.Address, ch.Sender)
+		require.Equal(t, n.Sim.Provider.Address, ch.Recipient)
+		require.GreaterOrEqual(t, ch.Value.Int64(), signed, "the SDK funded the channel for its calls")
+	}
 
 	select {
 	case err := <-n.Err():
