@@ -22,7 +22,6 @@ import (
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
 	"github.com/tariffd/tariff/plugins"
-	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -46,7 +45,7 @@ type Daemon struct {
 
 	plugins  *plugins.Runtime
 	env      *PaymentEnv
-	prices   *pricing.Table // the metadata's, as last read
+	prices   *metadata.ServiceGroup // the group whose prices apply, as last read
 	chain    *escrow.Chain
 	channels *escrow.Channels
 	closers  []func() error
@@ -137,7 +136,7 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
 	}, d.log)
 	opts.Channels, opts.Table = d.channels, sg.Pricing
-	d.prices = sg.Pricing
+	d.prices = sg
 	if d.plugins, err = plugins.NewRuntime(ctx, plugins.RuntimeOptions{CacheDir: pluginCacheDir(), Logger: d.log}); err != nil {
 		return fmt.Errorf("plugin runtime: %w", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
-	"github.com/tariffd/tariff/pricing"
 )
 
 // ErrNeedsRestart marks settings a reload cannot apply (listen address,
@@ -25,8 +24,8 @@ var ErrNeedsRestart = errors.New("needs a restart to take effect")
 
 // Reload reads the configuration files and the metadata's prices again
 // and, if they are valid, swaps in a new pricing snapshot (plugins
-// compiled, verified and initialised first). A bad file changes nothing: the running snapshot stays and the
-// error says why. Settings that cannot change live are reported in the
+// compiled, verified and initialised first). A bad file changes nothing:
+// the running snapshot stays and the error says why. Settings that cannot change live are reported in the
 // returned warnings and left as they are.
 func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
 	d.reloadMu.Lock()
@@ -48,21 +47,24 @@ func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
 	if d.plugins == nil {
 		return warnings, errors.New("reload: payments are disabled, there is no pricing to reload")
 	}
-	prices, mw := d.reloadPrices(ctx)
+	group, mw := d.reloadPrices(ctx)
 	warnings = append(warnings, mw...)
-	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, prices, d.env.Methods, d.log)
+	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, group.Pricing, d.env.Methods, d.log)
 	if err != nil {
 		return warnings, fmt.Errorf("reload: %w", err)
 	}
 	d.server.SetPolicy(policy)
-	d.cfg.Plugins, d.prices = cfg.Plugins, prices
+	if !reflect.DeepEqual(group.PriceEntries, d.prices.PriceEntries) {
+		d.log.Info("service metadata prices changed", "pricing", group.Pricing.Model())
+	}
+	d.cfg.Plugins, d.prices = cfg.Plugins, group
 	return warnings, nil
 }
 
 // reloadPrices reads the organization and service metadata again (the
 // files, or the Registry and IPFS) for the group's prices. If it cannot,
 // the prices stay as they are; other metadata changes need a restart.
-func (d *Daemon) reloadPrices(ctx context.Context) (*pricing.Table, []string) {
+func (d *Daemon) reloadPrices(ctx context.Context) (*metadata.ServiceGroup, []string) {
 	org, svc, err := d.env.loader.Load(ctx)
 	if err != nil {
 		return d.prices, []string{fmt.Sprintf("metadata not read again, prices unchanged: %v", err)}
@@ -73,10 +75,7 @@ func (d *Daemon) reloadPrices(ctx context.Context) (*pricing.Table, []string) {
 	if fields := metadataRestartFields(d.env, svc, og, sg); len(fields) > 0 {
 		warnings = append(warnings, fmt.Sprintf("metadata %s changed: %v", strings.Join(fields, ", "), ErrNeedsRestart))
 	}
-	if !reflect.DeepEqual(sg.PriceEntries, d.env.ServiceGroup.PriceEntries) {
-		d.log.Info("service metadata prices changed", "pricing", sg.Pricing.Model())
-	}
-	return sg.Pricing, warnings
+	return sg, warnings
 }
 
 // metadataRestartFields names what changed in the metadata, other than
