@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	"github.com/tariffd/tariff/conformance"
+	"github.com/tariffd/tariff/plugins/plugintest"
 )
 
 // Check a plugin as tariffd would run it, with the author's vectors.
 func ExampleCheck() {
-	wasm, err := buildFixture("good") // a real caller reads the .wasm file
+	wasm, err := plugintest.Fixture("good") // a real caller reads the .wasm file
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +37,7 @@ func ExampleCheck() {
 
 // A failed check names the evidence and the fix.
 func ExampleReport_Failed() {
-	wasm, err := buildFixture("bad_stateful")
+	wasm, err := plugintest.Fixture("bad_stateful")
 	if err != nil {
 		panic(err)
 	}

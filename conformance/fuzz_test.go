@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tariffd/tariff/conformance"
+	"github.com/tariffd/tariff/plugins/plugintest"
 )
 
 // FuzzCheck: a module is untrusted bytes. Whatever they are, Check returns
@@ -13,7 +14,7 @@ import (
 // nothing.
 func FuzzCheck(f *testing.F) {
 	for _, name := range []string{"good", "bad_exports", "bad_imports", "bad_threads"} {
-		b, err := buildFixture(name)
+		b, err := plugintest.Fixture(name)
 		if err != nil {
 			f.Skip(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,33 +14,13 @@ import (
 
 var ctx = context.Background()
 
-// Fixtures are WAT sources in testdata, built with wabt's wat2wasm as in
-// package plugins. A line ";; wat2wasm: FLAGS" in a source adds flags.
-
-var (
-	fixtureMu sync.Mutex
-	fixtures  = map[string][]byte{}
-)
-
-// fixture returns testdata/NAME.wat compiled to wasm.
+// fixture returns testdata/NAME.wat compiled to wasm, as in package
+// plugins. A line ";; wat2wasm: FLAGS" in a source adds flags.
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := buildFixture(name)
+	b, err := plugintest.Fixture(name)
 	require.NoError(tb, err)
 	return b
-}
-
-func buildFixture(name string) ([]byte, error) {
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if b, ok := fixtures[name]; ok {
-		return b, nil
-	}
-	b, err := plugintest.WAT(filepath.Join("testdata", name+".wat"))
-	if err == nil {
-		fixtures[name] = b
-	}
-	return b, err
 }
 
 // goTool returns the go command, or skips the test.

@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 
 	"github.com/tariffd/tariff/plugins"
+	"github.com/tariffd/tariff/plugins/plugintest"
 )
 
 // wasmOf returns testdata/NAME.wat compiled with wat2wasm; a real host reads
 // the .wasm file named in its configuration.
 func wasmOf(name string) []byte {
-	b, err := buildFixture(name)
+	b, err := plugintest.Fixture(name)
 	if err != nil {
 		panic(err)
 	}

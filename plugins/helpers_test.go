@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,38 +14,14 @@ import (
 	"github.com/tariffd/tariff/plugins"
 )
 
-// Fixtures are WAT sources in testdata, built with wabt's wat2wasm. A line
+// fixture returns testdata/NAME.wat compiled to wasm. A line
 // ";; wat2wasm: FLAGS" in a source adds flags.
-
-var (
-	fixtureMu sync.Mutex
-	fixtures  = map[string][]byte{}
-)
-
-// fixture returns testdata/NAME.wat compiled to wasm.
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := buildFixture(name)
+	b, err := plugintest.Fixture(name)
 	require.NoError(tb, err)
 	return b
 }
-
-func buildFixture(name string) ([]byte, error) {
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if b, ok := fixtures[name]; ok {
-		return b, nil
-	}
-	b, err := wat2wasm(filepath.Join("testdata", name+".wat"))
-	if err != nil {
-		return nil, err
-	}
-	fixtures[name] = b
-	return b, nil
-}
-
-// wat2wasm compiles a WAT source file.
-func wat2wasm(src string) ([]byte, error) { return plugintest.WAT(src) }
 
 // logs records log lines.
 type logs struct {

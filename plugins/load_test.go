@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tariffd/tariff/plugins"
+	"github.com/tariffd/tariff/plugins/plugintest"
 )
 
 // TestLoadRefuses: modules are verified before use, and the error says what
@@ -156,7 +157,7 @@ func TestABIExample(t *testing.T) {
 	require.True(t, ok)
 	path := filepath.Join(t.TempDir(), "example.wat")
 	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
-	wasm, err := wat2wasm(path)
+	wasm, err := plugintest.WAT(path)
 	require.NoError(t, err)
 
 	rt, _ := newRuntime(t)

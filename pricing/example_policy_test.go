@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tariffd/tariff/plugins"
+	"github.com/tariffd/tariff/plugins/plugintest"
 	"github.com/tariffd/tariff/pricing"
 )
 
@@ -23,7 +24,7 @@ func ExampleNewPolicy() {
 	defer rt.Close(ctx)
 
 	// plugin "tiered" { kind = "pricing"  path = "tiered.wasm"  methods = ["/calc.Calculator/*"] }
-	wasm, err := wasmOf("tiered") // a real host reads the file named by path
+	wasm, err := plugintest.Fixture("tiered") // a real host reads the file named by path
 	if err != nil {
 		panic(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math/big"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,28 +14,6 @@ import (
 	"github.com/tariffd/tariff/plugins"
 	"github.com/tariffd/tariff/pricing"
 )
-
-// Plugin fixtures are WAT sources in testdata, built with wabt's wat2wasm.
-
-var (
-	fixtureMu sync.Mutex
-	fixtures  = map[string][]byte{}
-)
-
-// wasmOf returns testdata/NAME.wat compiled to wasm.
-func wasmOf(name string) ([]byte, error) {
-	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if b, ok := fixtures[name]; ok {
-		return b, nil
-	}
-	b, err := plugintest.WAT(filepath.Join("testdata", name+".wat"))
-	if err != nil {
-		return nil, err
-	}
-	fixtures[name] = b
-	return b, nil
-}
 
 // logs records log lines.
 type logs struct {
@@ -86,7 +63,7 @@ func newRuntime(tb testing.TB) *plugins.Runtime {
 // deadlines set their own.
 func load(tb testing.TB, rt *plugins.Runtime, name string, limits plugins.Limits) *plugins.Plugin {
 	tb.Helper()
-	wasm, err := wasmOf(name)
+	wasm, err := plugintest.Fixture(name)
 	require.NoError(tb, err)
 	if limits.Timeout == 0 {
 		limits.Timeout = 2 * time.Second

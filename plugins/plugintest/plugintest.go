@@ -8,7 +8,33 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[string][]byte{}
+)
+
+// Fixture returns testdata/NAME.wat, relative to the working directory (a
+// test's package directory), assembled with WAT once per process.
+func Fixture(name string) ([]byte, error) {
+	src, err := filepath.Abs(filepath.Join("testdata", name+".wat"))
+	if err != nil {
+		return nil, err
+	}
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if b, ok := fixtures[src]; ok {
+		return b, nil
+	}
+	b, err := WAT(src)
+	if err != nil {
+		return nil, err
+	}
+	fixtures[src] = b
+	return b, nil
+}
 
 // WAT assembles the WAT source file src with wat2wasm (Debian's wabt, which
 // `make deps` installs). Lines ";; wat2wasm: FLAGS" in the source add flags,
