@@ -66,7 +66,7 @@ bench: deps-npm
 
 ## devnet: a complete local network (chain + contracts, example service, tariffd, demo client).
 devnet: deps-npm
-	$(GO) run ./examples/devnet
+	$(GO) run ./examples/devnet $(ARGS)
 
 ## plugins: build the example plugins (wasm) and print their sha256.
 plugins: plugins-go plugins-rust

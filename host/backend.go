@@ -22,6 +22,28 @@ type backend interface {
 	Close() error
 }
 
+// newBackend makes the backend of o.ServiceType.
+func newBackend(o ServerOptions) (backend, error) {
+	if o.Echo {
+		return echoBackend{}, nil
+	}
+	switch o.ServiceType {
+	case "", "grpc":
+		return newGRPCBackend(o.ServiceEndpoint, o.Encoding, o.MaxMessageBytes)
+	case "http":
+		var api methodFinder
+		if o.API != nil {
+			api = o.API
+		}
+		return newHTTPBackend(o.ServiceEndpoint, api, o.Encoding, o.Credentials, o.MaxMessageBytes)
+	case "jsonrpc":
+		return newJSONRPCBackend(o.ServiceEndpoint, o.MaxMessageBytes)
+	case "process":
+		return newProcessBackend(o.ExecutablePath, o.MaxMessageBytes)
+	}
+	return nil, fmt.Errorf("unknown service type %q (want grpc, http, jsonrpc or process)", o.ServiceType)
+}
+
 // grpcBackend is a transparent frame proxy to a gRPC service: any method,
 // all four streaming kinds, metadata in, headers and trailers back.
 type grpcBackend struct {

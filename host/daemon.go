@@ -83,7 +83,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Daemon, error) {
 func (d *Daemon) setup(ctx context.Context) (err error) {
 	cfg, log := d.cfg, d.log
 	opts := ServerOptions{
+		ServiceType:     cfg.Backend.Type,
 		ServiceEndpoint: cfg.Backend.Endpoint,
+		Credentials:     cfg.Backend.Credentials,
+		ExecutablePath:  cfg.Backend.ExecutablePath,
 		Echo:            !cfg.Backend.Passthrough,
 		CommitFirst:     cfg.Backend.CommitFirst,
 		ServiceTimeout:  cfg.Backend.Timeout,
@@ -127,10 +130,15 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	d.closers = append(d.closers, env.Close)
 	d.env = env
 	cfg, svc, og, sg := d.cfg, env.Service, env.OrgGroup, env.ServiceGroup
-	if t := svc.ServiceType; t != "" && t != "grpc" {
-		return fmt.Errorf("service_type %q of service %q: only grpc backends are supported so far", t, cfg.ServiceID)
-	}
 	opts.Encoding = svc.Encoding
+	if opts.ServiceType == "" {
+		opts.ServiceType = svc.ServiceType
+	}
+	if opts.ServiceType == "http" && opts.Encoding != "json" && !opts.Echo {
+		if opts.API, err = env.CompileAPI(ctx); err != nil {
+			return fmt.Errorf("backend type http converts the service's messages to JSON with its API: %w", err)
+		}
+	}
 	d.chain = escrow.NewChain(env.Client, svc.MPEAddress, escrow.ChainOptions{PollInterval: cfg.Blockchain.PollInterval, Logger: d.log})
 	d.channels = escrow.NewChannels(env.Store, d.chain, escrow.Group{
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
@@ -210,7 +218,9 @@ type PaymentEnv struct {
 	// (service_api_source); nil when it has none or it cannot be read.
 	Methods []string
 
-	loader *metadata.Loader // reads the metadata again on reload
+	loader     *metadata.Loader // reads the metadata again on reload
+	apiArchive []byte           // the service_api_source archive, when it was read
+	apiErr     error            // why it was not
 
 	closers []func() error
 }
@@ -256,7 +266,7 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 	}
 	env.OrgGroup, _ = env.Org.Group(cfg.Group)
 	env.ServiceGroup, _ = env.Service.Group(cfg.Group)
-	env.Methods = apiMethods(ctx, env.Service, env.loader.Fetcher, log)
+	env.readAPI(ctx, log)
 	kv, requestTimeout, err := env.openStorage(ctx, cfg, log, startEmbedded)
 	if err != nil {
 		return env, err
@@ -266,25 +276,37 @@ func OpenPayments(ctx context.Context, cfg config.Config, log *slog.Logger, star
 	return env, nil
 }
 
-// apiMethods reads the methods of the service's published API, so that
-// plugin method patterns can be checked against them. It is best effort:
-// without it the patterns are only checked for syntax.
-func apiMethods(ctx context.Context, svc *metadata.Service, f *metadata.Fetcher, log *slog.Logger) []string {
+// readAPI fetches the service's published API (service_api_source) and
+// lists its methods, so that plugin method patterns can be checked against
+// them. It is best effort: without it the patterns are only checked for
+// syntax; an HTTP backend, which needs it, reports apiErr.
+func (e *PaymentEnv) readAPI(ctx context.Context, log *slog.Logger) {
+	svc := e.Service
 	if svc.APISource == "" {
-		return nil
+		e.apiErr = errors.New("the service metadata has no service_api_source")
+		return
 	}
 	uri, err := metadata.ParseURI([]byte(svc.APISource))
 	if err == nil {
 		var archive []byte
-		if archive, err = f.Fetch(ctx, uri); err == nil {
+		if archive, err = e.loader.Fetcher.Fetch(ctx, uri); err == nil {
 			var methods []string
 			if methods, err = metadata.APIMethods(archive); err == nil {
-				return methods
+				e.apiArchive, e.Methods = archive, methods
+				return
 			}
 		}
 	}
+	e.apiErr = fmt.Errorf("service API %s: %w", svc.APISource, err)
 	log.Warn("service API not read: plugin method patterns are checked for syntax only", "source", svc.APISource, "err", err)
-	return nil
+}
+
+// CompileAPI compiles the service's published API, for an HTTP backend.
+func (e *PaymentEnv) CompileAPI(ctx context.Context) (*metadata.API, error) {
+	if e.apiArchive == nil {
+		return nil, e.apiErr
+	}
+	return metadata.CompileAPI(ctx, e.apiArchive)
 }
 
 // Close releases what OpenPayments opened, the embedded etcd included.

@@ -89,6 +89,7 @@ func metadataRestartFields(env *PaymentEnv, svc *metadata.Service, og *metadata.
 		{"mpe_address", env.Service.MPEAddress, svc.MPEAddress},
 		{"encoding", env.Service.Encoding, svc.Encoding},
 		{"service_type", env.Service.ServiceType, svc.ServiceType},
+		{"service_api_source", env.Service.APISource, svc.APISource},
 		{"group_id", env.OrgGroup.ID, og.ID},
 		{"payment_address", env.OrgGroup.PaymentAddress, og.PaymentAddress},
 		{"payment_expiration_threshold", env.OrgGroup.ExpirationThreshold, og.ExpirationThreshold},

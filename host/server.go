@@ -15,6 +15,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/host/config"
+	"github.com/tariffd/tariff/host/metadata"
 	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	tariffpb "github.com/tariffd/tariff/proto/tariff"
@@ -23,9 +25,19 @@ import (
 
 // ServerOptions are the parts of a running front door, already built.
 type ServerOptions struct {
-	// ServiceEndpoint is the AI service's gRPC address (host:port, or an
-	// http:// or https:// URL).
+	// ServiceType is how calls reach the service (service_type): "grpc"
+	// (the default), "http", "jsonrpc" or "process".
+	ServiceType string
+	// ServiceEndpoint is the AI service's address (host:port, or an
+	// http:// or https:// URL); unused by type process.
 	ServiceEndpoint string
+	// API is the service's compiled API; type http needs it to convert
+	// messages to JSON (unless Encoding is json).
+	API *metadata.API
+	// Credentials are added to type http requests (service_credentials).
+	Credentials []config.Credential
+	// ExecutablePath is the program type process runs.
+	ExecutablePath string
 	// Encoding is the service metadata "encoding" ("proto" or "json").
 	Encoding string
 	// Echo answers every call with its first request (passthrough_enabled=false).
@@ -84,13 +96,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 			return nil, err
 		}
 	}
-	var b backend = echoBackend{}
-	if !o.Echo {
-		gb, err := newGRPCBackend(o.ServiceEndpoint, o.Encoding, o.MaxMessageBytes)
-		if err != nil {
-			return nil, err
-		}
-		b = gb
+	b, err := newBackend(o)
+	if err != nil {
+		return nil, err
 	}
 	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log), commitFirst: o.CommitFirst,
 		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
@@ -145,10 +153,11 @@ func (s *Server) SetPolicy(p *pricing.Policy) { s.pipeline.policies.swap(p) }
 // Serve serves on lis until ctx is done, then stops gracefully: in-flight
 // calls finish (and commit or roll back their payments) before it returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	// One port, as upstream: gRPC (HTTP/2 with a grpc content type) goes to
-	// the gRPC server, HTTP/1 to the heartbeat handler.
+	// One port, as upstream: gRPC (HTTP/2 with a grpc content type, with or
+	// without a subtype such as application/grpc+json) goes to the gRPC
+	// server, HTTP/1 to the heartbeat handler.
 	m := cmux.New(lis)
-	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldSendSettings("content-type", "application/grpc"))
+	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldPrefixSendSettings("content-type", "application/grpc"))
 	httpL := m.Match(cmux.HTTP1Fast())
 	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(grpcL) }()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,8 @@ func newEnv(t testing.TB, price int64) *env { return newEnvWith(t, price, envOpt
 type envOptions struct {
 	kv          clientv3.KV  // tariffd's view of etcd; the shared test server if nil
 	backend     *grpc.Server // the service, with the Calculator registered; calculator.Serve if nil
+	http        http.Handler // the service, served as HTTP instead (set service type with server)
+	server      func(*host.ServerOptions)
 	commitFirst bool
 }
 
@@ -70,10 +73,15 @@ func newEnvWith(t testing.TB, price int64, o envOptions) *env {
 	t.Cleanup(cancel)
 
 	backend := listen(t)
-	if o.backend != nil {
+	switch {
+	case o.http != nil:
+		hs := &http.Server{Handler: o.http, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = hs.Serve(backend) }()
+		t.Cleanup(func() { _ = hs.Close() })
+	case o.backend != nil:
 		go func() { _ = o.backend.Serve(backend) }()
 		t.Cleanup(o.backend.Stop)
-	} else {
+	default:
 		go func() { _ = calculator.Serve(ctx, backend) }()
 	}
 	if o.kv == nil {
@@ -93,13 +101,17 @@ func newEnvWith(t testing.TB, price int64, o envOptions) *env {
 	channels := escrow.NewChannels(escrow.NewStore(o.kv, keys, 0), chain, group, nil)
 	table, err := pricing.NewTable([]pricing.PriceEntry{{Model: "fixed_price", PriceInCogs: big.NewInt(price), Default: true}})
 	require.NoError(t, err)
-	srv, err := host.NewServer(host.ServerOptions{
+	so := host.ServerOptions{
 		ServiceEndpoint: backend.Addr().String(),
 		ServiceTimeout:  10 * time.Second,
 		CommitFirst:     o.commitFirst,
 		Channels:        channels,
 		Table:           table,
-	})
+	}
+	if o.server != nil {
+		o.server(&so)
+	}
+	srv, err := host.NewServer(so)
 	require.NoError(t, err)
 	front := listen(t)
 	done := make(chan error, 1)

@@ -25,15 +25,16 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "tariff-devnet"), "working directory (config, etcd data)")
 	rounds := flag.Int("calls", 5, "rounds of demo calls (two paid calls each)")
 	exit := flag.Bool("exit", false, "stop after the demo instead of waiting for Ctrl-C")
+	serviceType := flag.String("service-type", "grpc", "how the Calculator is served behind tariffd: grpc or http")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(*dir, *rounds, *exit, log); err != nil {
+	if err := run(*dir, *rounds, *exit, *serviceType, log); err != nil {
 		log.Error("devnet", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, rounds int, exit bool, log *slog.Logger) error {
+func run(dir string, rounds int, exit bool, serviceType string, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A fresh directory each run: the chain is new, so old channel state would not match it.
@@ -42,7 +43,7 @@ func run(dir string, rounds int, exit bool, log *slog.Logger) error {
 	}
 	n, err := localnet.Start(ctx, localnet.Options{
 		Dir: dir, ChainPort: 8545, IPFSPort: 5002, ServicePort: 7003, DaemonPort: 7000,
-		EtcdPorts: [2]int{2379, 2380}, BlockTime: time.Second, Log: log,
+		EtcdPorts: [2]int{2379, 2380}, BlockTime: time.Second, Log: log, ServiceType: serviceType,
 	})
 	if err != nil {
 		return err

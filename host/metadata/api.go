@@ -4,12 +4,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/linker"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // ErrAPI marks a service API archive that cannot be read.
@@ -28,9 +34,28 @@ var (
 // APIMethods lists the full gRPC methods ("/package.Service/Method") that
 // the .proto files of a service API archive (service_api_source: a tar,
 // gzip-compressed or not) declare, sorted. Only names are read, not types,
-// so it needs no proto compiler: it is enough to check that configured
-// method patterns select something.
+// so it needs no proto compiler and no imported files: it is enough to
+// check that configured method patterns select something.
 func APIMethods(archive []byte) ([]string, error) {
+	files, err := apiFiles(archive)
+	if err != nil {
+		return nil, err
+	}
+	var methods []string
+	for _, f := range files {
+		methods = append(methods, protoMethods(string(f.src))...)
+	}
+	sort.Strings(methods)
+	return methods, nil
+}
+
+type protoFile struct {
+	name string
+	src  []byte
+}
+
+// apiFiles reads the .proto files of an API archive, in archive order.
+func apiFiles(archive []byte) ([]protoFile, error) {
 	var r io.Reader = bytes.NewReader(archive)
 	if len(archive) >= 2 && archive[0] == 0x1f && archive[1] == 0x8b {
 		gz, err := gzip.NewReader(r)
@@ -41,11 +66,11 @@ func APIMethods(archive []byte) ([]string, error) {
 		r = gz
 	}
 	tr := tar.NewReader(io.LimitReader(r, maxAPIBytes))
-	var methods []string
+	var files []protoFile
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return files, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrAPI, err)
@@ -57,10 +82,75 @@ func APIMethods(archive []byte) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrAPI, h.Name, err)
 		}
-		methods = append(methods, protoMethods(string(src))...)
+		files = append(files, protoFile{name: path.Clean(strings.TrimPrefix(h.Name, "./")), src: src})
 	}
-	sort.Strings(methods)
-	return methods, nil
+}
+
+// API is a service's published API compiled from its .proto files: the
+// message types an HTTP backend needs to turn gRPC messages into JSON and
+// back.
+type API struct {
+	files linker.Files
+}
+
+// CompileAPI compiles the .proto files of a service API archive. Files
+// import each other by their path in the archive; the protobuf well-known
+// types (google/protobuf/*.proto) need not be in it.
+func CompileAPI(ctx context.Context, archive []byte) (*API, error) {
+	files, err := apiFiles(archive)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: no .proto file in the archive", ErrAPI)
+	}
+	srcs := make(map[string]string, len(files))
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		if _, dup := srcs[f.name]; !dup {
+			names = append(names, f.name)
+		}
+		srcs[f.name] = string(f.src)
+	}
+	c := protocompile.Compiler{
+		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+			Accessor: protocompile.SourceAccessorFromMap(srcs),
+		}),
+	}
+	compiled, err := c.Compile(ctx, names...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAPI, err)
+	}
+	return &API{files: compiled}, nil
+}
+
+// Method finds the method a gRPC call names ("/package.Service/method").
+// When no service of that full name declares it, the first service (in
+// archive order) with a method of that name is used, as snet-daemon does:
+// an HTTP backend is addressed by the method name alone.
+func (a *API) Method(fullMethod string) (protoreflect.MethodDescriptor, bool) {
+	svc, name, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	if name == "" {
+		svc, name = "", svc
+	}
+	for _, f := range a.files {
+		if d := f.FindDescriptorByName(protoreflect.FullName(svc)); d != nil {
+			if s, ok := d.(protoreflect.ServiceDescriptor); ok {
+				if m := s.Methods().ByName(protoreflect.Name(name)); m != nil {
+					return m, true
+				}
+			}
+		}
+	}
+	for _, f := range a.files {
+		services := f.Services()
+		for i := 0; i < services.Len(); i++ {
+			if m := services.Get(i).Methods().ByName(protoreflect.Name(name)); m != nil {
+				return m, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // protoMethods scans one .proto file for its services' rpcs.

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,58 @@ func FuzzAPIMethods(f *testing.F) {
 	f.Add(tarOf(f, false, map[string]string{"a.proto": calcProto}))
 	f.Add([]byte{0x1f, 0x8b, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = metadata.APIMethods(b) })
+}
+
+func TestCompileAPI(t *testing.T) {
+	archive := tarOf(t, true, map[string]string{
+		"./types/numbers.proto": `syntax = "proto3"; package example_service;
+			message Numbers { float a = 1; float b = 2; }
+			message Result { float value = 1; }`,
+		"calc.proto": `syntax = "proto3"; package example_service;
+			import "types/numbers.proto";
+			import "google/protobuf/timestamp.proto";
+			service Calculator {
+				rpc add(Numbers) returns (Result) {}
+				rpc when(Numbers) returns (google.protobuf.Timestamp) {}
+			}`,
+		"other.proto": `syntax = "proto3"; package other;
+			message Ping { string text = 1; }
+			service Echo { rpc add(Ping) returns (Ping); }`,
+	})
+	api, err := metadata.CompileAPI(context.Background(), archive)
+	require.NoError(t, err)
+
+	for _, tc := range []struct{ call, in, out string }{
+		{"/example_service.Calculator/add", "example_service.Numbers", "example_service.Result"},
+		{"/other.Echo/add", "other.Ping", "other.Ping"},
+		{"/example_service.Calculator/when", "example_service.Numbers", "google.protobuf.Timestamp"},
+		// by method name alone, as snet-daemon's HTTP mode: some service that has it
+		{"/unknown.Service/when", "example_service.Numbers", "google.protobuf.Timestamp"},
+	} {
+		m, ok := api.Method(tc.call)
+		require.True(t, ok, tc.call)
+		require.Equal(t, tc.in, string(m.Input().FullName()), tc.call)
+		require.Equal(t, tc.out, string(m.Output().FullName()), tc.call)
+	}
+	_, ok := api.Method("/example_service.Calculator/nope")
+	require.False(t, ok)
+
+	// What cannot be compiled is an error naming the place.
+	_, err = metadata.CompileAPI(context.Background(), tarOf(t, false, map[string]string{
+		"bad.proto": "syntax = \"proto3\";\nservice S { rpc m(Missing) returns (Missing); }",
+	}))
+	require.ErrorIs(t, err, metadata.ErrAPI)
+	require.ErrorContains(t, err, "bad.proto:2:")
+	_, err = metadata.CompileAPI(context.Background(), tarOf(t, false, map[string]string{"README.md": "no protos"}))
+	require.ErrorIs(t, err, metadata.ErrAPI)
+}
+
+func FuzzCompileAPI(f *testing.F) {
+	f.Add(tarOf(f, false, map[string]string{"a.proto": "syntax = \"proto3\"; message A { int32 x = 1; } service S { rpc m(A) returns (A); }"}))
+	f.Add(tarOf(f, false, map[string]string{"a.proto": calcProto}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if api, err := metadata.CompileAPI(context.Background(), b); err == nil {
+			_, _ = api.Method("/S/m")
+		}
+	})
 }

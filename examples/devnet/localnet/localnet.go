@@ -6,8 +6,6 @@
 package localnet
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,6 +60,9 @@ type Options struct {
 	DaemonPort  int    // tariffd, e.g. 7000
 	EtcdPorts   [2]int // client, peer; e.g. 2379, 2380
 	BlockTime   time.Duration
+	// ServiceType is how the Calculator is served and published
+	// (service_type): "grpc" (the default), "http" or "jsonrpc".
+	ServiceType string
 	// ExtraConfigs are configuration files loaded after the generated
 	// snetd.config.json, e.g. an HCL file of plugin blocks.
 	ExtraConfigs []string
@@ -86,9 +87,11 @@ type Network struct {
 	errs chan error
 
 	// what the service metadata is made of
-	ipfs       *contentStore
-	apiURI     string
-	daemonPort int
+	ipfs        *contentStore
+	apiURI      string
+	daemonPort  int
+	serviceType string
+	encoding    string
 }
 
 // serviceDoc is the Calculator's service metadata with prices (cogs by
@@ -99,7 +102,7 @@ func (n *Network) serviceDoc(prices map[string]int64) []byte {
 		methods = append(methods, map[string]any{"method_name": m, "price_in_cogs": p})
 	}
 	return mustJSON(map[string]any{
-		"version": 1, "display_name": "Example Calculator", "encoding": "proto", "service_type": "grpc",
+		"version": 1, "display_name": "Example Calculator", "encoding": n.encoding, "service_type": n.serviceType,
 		"mpe_address": n.Sim.Contracts.MPE.Hex(), "service_api_source": n.apiURI,
 		"groups": []any{map[string]any{
 			"group_name": GroupName, "group_id": n.groupB64(),
@@ -130,6 +133,9 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if o.BlockTime <= 0 {
 		o.BlockTime = time.Second
 	}
+	if o.ServiceType == "" {
+		o.ServiceType = "grpc"
+	}
 	ports, err := etcdserver.FreePorts(6)
 	if err != nil {
 		return nil, err
@@ -147,7 +153,10 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	pick(&o.EtcdPorts[1], 5)
 
 	ctx, cancel := context.WithCancel(ctx)
-	n = &Network{stop: cancel, errs: make(chan error, 4)}
+	n = &Network{stop: cancel, errs: make(chan error, 4), serviceType: o.ServiceType, encoding: "proto"}
+	if o.ServiceType == "jsonrpc" {
+		n.encoding = "json" // its clients send JSON messages
+	}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -182,21 +191,14 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 			},
 		}},
 	}))
-	n.ipfs, n.apiURI, n.daemonPort = ipfs, ipfs.add(apiTar()), o.DaemonPort
+	n.ipfs, n.apiURI, n.daemonPort = ipfs, ipfs.add(calculator.APIArchive()), o.DaemonPort
 	svcURI := ipfs.add(n.serviceDoc(Prices))
 	ipfsLis, err := net.Listen("tcp", loopback(o.IPFSPort))
 	if err != nil {
 		return nil, fmt.Errorf("ipfs endpoint: %w", err)
 	}
 	n.IPFSURL = "http://" + ipfsLis.Addr().String()
-	ipfsSrv := &http.Server{Handler: ipfs, ReadHeaderTimeout: 5 * time.Second}
-	n.goRun(func() error {
-		if err := ipfsSrv.Serve(ipfsLis); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	context.AfterFunc(ctx, func() { _ = ipfsSrv.Close() })
+	n.serveHTTP(ctx, ipfsLis, ipfs)
 
 	owner := n.Sim.Provider.Opts()
 	if err := c.CreateOrganization(ctx, owner, OrgID, []byte(orgURI), nil); err != nil {
@@ -211,7 +213,19 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("calculator: %w", err)
 	}
-	n.goRun(func() error { return calculator.Serve(ctx, svcLis) })
+	switch o.ServiceType {
+	case "grpc":
+		n.goRun(func() error { return calculator.Serve(ctx, svcLis) })
+	case "http", "jsonrpc":
+		h := calculator.HTTPHandler()
+		if o.ServiceType == "jsonrpc" {
+			h = calculator.JSONRPCHandler()
+		}
+		n.serveHTTP(ctx, svcLis, h)
+	default:
+		_ = svcLis.Close()
+		return nil, fmt.Errorf("service type %q: want grpc, http or jsonrpc", o.ServiceType)
+	}
 
 	// tariffd, from an snet-daemon config file as a provider writes it.
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -267,6 +281,18 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	return n, nil
 }
 
+// serveHTTP serves h on lis until ctx is done.
+func (n *Network) serveHTTP(ctx context.Context, lis net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	n.goRun(func() error {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+}
+
 func (n *Network) goRun(f func() error) {
 	n.wg.Add(1)
 	go func() {
@@ -301,16 +327,6 @@ func (n *Network) OpenChannel(ctx context.Context, value int64, blocks uint64) (
 	}
 	return n.Sim.Contracts.DepositAndOpenChannel(ctx, n.Sim.Sender.Opts(), n.Sim.Sender.Address, n.Sim.Provider.Address,
 		n.GroupID, big.NewInt(value), new(big.Int).SetUint64(head+blocks))
-}
-
-// apiTar is the Calculator's API as providers publish it: a tar of protos.
-func apiTar() []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Name: "example_service.proto", Mode: 0o644, Size: int64(len(calculator.API)), Typeflag: tar.TypeReg})
-	_, _ = tw.Write(calculator.API)
-	_ = tw.Close()
-	return buf.Bytes()
 }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

@@ -54,3 +54,22 @@ func TestLocalNetworkEndToEnd(t *testing.T) {
 	default:
 	}
 }
+
+// TestHTTPServiceEndToEnd: the service is an HTTP one (service_type http
+// in its published metadata). gRPC clients pay and call it as before;
+// tariffd compiles the published API to turn their messages into JSON.
+func TestHTTPServiceEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ServiceType: "http"})
+	require.NoError(t, err)
+	defer n.Close()
+
+	var out bytes.Buffer
+	res, err := n.Demo(ctx, &out, 2)
+	require.NoError(t, err, out.String())
+	require.Equal(t, 4, res.Calls)
+	require.Equal(t, res.Spent, res.StateAmount, "tariffd stored every payment")
+	require.Contains(t, out.String(), "mul(2, 2) = 4")
+}
