@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,6 +25,9 @@ type Group struct {
 	ID                  [32]byte       // group_id
 	PaymentAddress      common.Address // the channels' recipient
 	ExpirationThreshold uint64         // blocks a channel must outlive the head by
+	// AllowedUsers is the curation gate (allowed_user_flag, test networks):
+	// when not empty, payments signed by anyone else are refused.
+	AllowedUsers []common.Address
 }
 
 // ChainView is what payment validation needs from the chain: cached data,
@@ -348,8 +352,16 @@ func (c *Channels) recover(p *EscrowPayment) (common.Address, error) {
 	if err != nil {
 		return common.Address{}, err
 	}
-	return RecoverSigner(msg, p.Signature)
+	signer, err := RecoverSigner(msg, p.Signature)
+	if err == nil && len(c.group.AllowedUsers) > 0 && !slices.Contains(c.group.AllowedUsers, signer) {
+		return common.Address{}, errNotCurated
+	}
+	return signer, err
 }
+
+// errNotCurated is the curation gate's refusal; clients see it as an
+// invalid signature, as with snet-daemon.
+var errNotCurated = errors.New("you are not Authorized to call this service during curation process")
 
 // merge combines the stored record with the chain's view, as upstream does.
 func (c *Channels) merge(id *big.Int, stored *ChannelData, ch *ChainChannel, chainErr error) (*ChannelData, refusal) {

@@ -433,3 +433,21 @@ func TestPrepareAndCommit(t *testing.T) {
 	require.True(t, rolled)
 	require.Equal(t, int64(10), f.stored(t, 42).AuthorizedAmount.Int64())
 }
+
+// With allowed_user_flag (test networks), only the listed users may pay;
+// anyone else's signature is "not valid", as snet-daemon says.
+func TestCurationGate(t *testing.T) {
+	f := newFixture(t, nil)
+	client := crypto.PubkeyToAddress(clientKey.PublicKey)
+	group := f.ch.Group()
+	group.AllowedUsers = []common.Address{crypto.PubkeyToAddress(providerKey.PublicKey)}
+	gated := escrow.NewChannels(f.store, f.chain, group, nil)
+	_, err := gated.Pay(context.Background(), payment(t, clientKey, 42, 0, 10), price)
+	requireStatus(t, err, codes.Unauthenticated, "payment signature is not valid")
+	require.Nil(t, f.stored(t, 42), "a refused payment is not stored")
+
+	group.AllowedUsers = append(group.AllowedUsers, client)
+	gated = escrow.NewChannels(f.store, f.chain, group, nil)
+	_, err = gated.Pay(context.Background(), payment(t, clientKey, 42, 0, 10), price)
+	require.NoError(t, err)
+}

@@ -97,6 +97,9 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 		if err := d.setupPayments(ctx, &opts); err != nil {
 			return err
 		}
+	} else if users := d.allowedUsers(); users != nil {
+		log.Warn("blockchain disabled: calls are forwarded without payment, from the allowed users only", "allowed_users", len(users))
+		opts.Payments = map[string]PaymentHandler{escrow.PaymentTypeEscrow: CuratedHandler(users)}
 	} else {
 		log.Warn("blockchain disabled: calls are forwarded without payment")
 	}
@@ -142,6 +145,7 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	d.chain = escrow.NewChain(env.Client, svc.MPEAddress, escrow.ChainOptions{PollInterval: cfg.Blockchain.PollInterval, Logger: d.log})
 	d.channels = escrow.NewChannels(env.Store, d.chain, escrow.Group{
 		MPE: svc.MPEAddress, ID: og.ID, PaymentAddress: og.PaymentAddress, ExpirationThreshold: og.ExpirationThreshold,
+		AllowedUsers: d.allowedUsers(),
 	}, d.log)
 	opts.Channels, opts.Table = d.channels, sg.Pricing
 	d.prices = sg
@@ -182,6 +186,15 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	return nil
 }
 
+// allowedUsers is the curation gate: the only payers of escrow and free
+// calls when allowed_user_flag is set, nil (anyone) otherwise.
+func (d *Daemon) allowedUsers() []common.Address {
+	if d.cfg.Access.AllowedUsersOnly {
+		return d.cfg.Access.AllowedUsers
+	}
+	return nil
+}
+
 // freeCalls builds the free-call rules from config and metadata.
 func (d *Daemon) freeCalls() (*escrow.FreeCalls, error) {
 	cfg, env := d.cfg, d.env
@@ -192,14 +205,10 @@ func (d *Daemon) freeCalls() (*escrow.FreeCalls, error) {
 			return nil, fmt.Errorf("private_key_for_free_calls: %w", err)
 		}
 	}
-	var allowed []common.Address
-	if cfg.Access.AllowedUsersOnly {
-		allowed = cfg.Access.AllowedUsers
-	}
 	return escrow.NewFreeCalls(escrow.FreeCallOptions{
 		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, GroupName: cfg.Group, GroupIDBase64: env.OrgGroup.IDBase64(),
 		SigningKey: key, SignerAddress: env.ServiceGroup.FreeCallSigner, MetadataFreeCalls: env.ServiceGroup.FreeCalls,
-		PerAddress: cfg.FreeCalls.PerAddress, TrustedSigners: cfg.FreeCalls.TrustedSigners, AllowedUsers: allowed,
+		PerAddress: cfg.FreeCalls.PerAddress, TrustedSigners: cfg.FreeCalls.TrustedSigners, AllowedUsers: d.allowedUsers(),
 		MinBalance: cfg.FreeCalls.MinBalance, Token: cfg.Blockchain.TokenAddress, Balances: d.chain,
 		Head: d.chain, Store: env.Store, Logger: d.log,
 	})

@@ -297,6 +297,26 @@ func EscrowHandler(channels *escrow.Channels) PaymentHandler {
 	}
 }
 
+// CuratedHandler admits the allowed users without a chain
+// (allowed_user_flag with blockchain_enabled false): a signed escrow
+// payment from one of them is required, and nothing is charged.
+func CuratedHandler(allowed []common.Address) PaymentHandler {
+	return func(_ context.Context, call *Call) (Charge, error) {
+		user, err := escrow.Curated(call.MD, allowed)
+		if err != nil {
+			return nil, err
+		}
+		call.Request.Caller = user.Hex()
+		return curatedCharge(user.Hex()), nil
+	}
+}
+
+// curatedCharge is an admission, not a payment: there is nothing to undo.
+type curatedCharge string
+
+func (c curatedCharge) Payer() string                        { return string(c) }
+func (curatedCharge) Rollback(context.Context) (bool, error) { return true, nil }
+
 // FreeCallHandler takes free calls, decided by a free_call plugin when one
 // selects the method and by the built-in limit otherwise.
 func FreeCallHandler(free *escrow.FreeCalls) PaymentHandler {

@@ -60,7 +60,8 @@ type ServerOptions struct {
 	// OrgID, ServiceID and GroupID (base64) are what plugins see of the daemon.
 	OrgID, ServiceID, GroupID string
 	// Payments adds handlers for other payment types (free-call,
-	// prepaid-call), keyed by snet-payment-type.
+	// prepaid-call), keyed by snet-payment-type; without Channels they are
+	// the only ones (CuratedHandler without a chain).
 	Payments map[string]PaymentHandler
 	// Register adds the daemon's own gRPC services (beside
 	// PaymentChannelStateService, which comes with Channels).
@@ -102,8 +103,11 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log), commitFirst: o.CommitFirst,
 		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
-	if o.Channels != nil {
-		p.handlers = map[string]PaymentHandler{escrow.PaymentTypeEscrow: EscrowHandler(o.Channels)}
+	if o.Channels != nil || len(o.Payments) > 0 {
+		p.handlers = map[string]PaymentHandler{}
+		if o.Channels != nil {
+			p.handlers[escrow.PaymentTypeEscrow] = EscrowHandler(o.Channels)
+		}
 		for typ, h := range o.Payments {
 			p.handlers[typ] = h
 		}
