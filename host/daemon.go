@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/acme/autocert"
 	"google.golang.org/grpc"
 )
 
@@ -35,6 +37,7 @@ type Daemon struct {
 	cfg     config.Config
 	log     *slog.Logger
 	lis     net.Listener
+	acme    *autocert.Manager // auto_ssl_domain: answers http-01 challenges while serving
 	server  *Server
 	version string
 	metrics *metrics
@@ -119,8 +122,15 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 		return err
 	}
 	d.metrics.reg.MustRegister(newPolicyCollector(d.server.pipeline.policies.current))
+	tlsCfg, acme, err := listenerTLS(cfg.TLS, log)
+	if err != nil {
+		return err
+	}
 	if d.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("listen on daemon_endpoint %q: %w", cfg.Listen, err)
+	}
+	if tlsCfg != nil {
+		d.lis, d.acme = tls.NewListener(d.lis, tlsCfg), acme
 	}
 	return nil
 }
@@ -469,7 +479,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "service_endpoint", d.cfg.Backend.Endpoint)
+	if d.acme != nil {
+		go serveACME(ctx, d.acme, d.log)
+	}
+	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "tls", d.cfg.TLS.CertFile != "" || d.cfg.TLS.AutoDomain != "",
+		"service_endpoint", d.cfg.Backend.Endpoint)
 	return d.server.Serve(ctx, d.lis)
 }
 
