@@ -92,6 +92,7 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 		ExecutablePath:  cfg.Backend.ExecutablePath,
 		Echo:            !cfg.Backend.Passthrough,
 		CommitFirst:     cfg.Backend.CommitFirst,
+		RateLimit:       cfg.RateLimit,
 		ServiceTimeout:  cfg.Backend.Timeout,
 		MaxMessageBytes: cfg.MaxMessageSize,
 		Log:             log,

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/pricing"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -77,7 +78,9 @@ type pipeline struct {
 	// commitFirst stores deferred charges before forwarding instead of
 	// while the service works.
 	commitFirst bool
-	log         *slog.Logger
+	// limiter bounds calls to the service (rate_limit); nil: unlimited.
+	limiter *rate.Limiter
+	log     *slog.Logger
 }
 
 // requestIDs are the identities plugins see in every request.
@@ -91,6 +94,10 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 	method, ok := grpc.MethodFromServerStream(ss)
 	if !ok {
 		return status.Error(codes.Internal, "no method in stream")
+	}
+	// Before anything is read or paid, as snet-daemon's interceptor.
+	if p.limiter != nil && !p.limiter.Allow() {
+		return status.Error(codes.ResourceExhausted, "rate limiting , too many requests to handle")
 	}
 	first := new(frame)
 	if err := ss.RecvMsg(first); err != nil {

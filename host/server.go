@@ -20,6 +20,7 @@ import (
 	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	tariffpb "github.com/tariffd/tariff/proto/tariff"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 )
 
@@ -45,6 +46,9 @@ type ServerOptions struct {
 	// CommitFirst stores escrow payments before forwarding, instead of
 	// while the service works (the answer waits for the payment either way).
 	CommitFirst bool
+	// RateLimit bounds calls to the service (a token bucket, as
+	// snet-daemon's); PerMinute 0 is unlimited.
+	RateLimit config.RateLimit
 	// ServiceTimeout applies to calls that carry no deadline.
 	ServiceTimeout time.Duration
 	// MaxMessageBytes caps messages both ways (0: gRPC's 4 MiB default).
@@ -103,6 +107,13 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log), commitFirst: o.CommitFirst,
 		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
+	if rl := o.RateLimit; rl.PerMinute > 0 {
+		burst := rl.Burst
+		if burst == 0 {
+			burst = config.UnlimitedBurst
+		}
+		p.limiter = rate.NewLimiter(rate.Limit(rl.PerMinute/60), burst)
+	}
 	if o.Channels != nil || len(o.Payments) > 0 {
 		p.handlers = map[string]PaymentHandler{}
 		if o.Channels != nil {

@@ -646,6 +646,10 @@ func (b *builder) tokens(blockchainEnabled bool) Tokens {
 	return out
 }
 
+// UnlimitedBurst is the token bucket's size when no burst is set, as
+// snet-daemon's (2^31-1).
+const UnlimitedBurst = 1<<31 - 1
+
 func (b *builder) rateLimit() RateLimit {
 	rl := val(b.u.RateLimit)
 	out := RateLimit{PerMinute: or(rl.PerMinute, 0), Burst: or(rl.Burst, 0)}
@@ -654,6 +658,9 @@ func (b *builder) rateLimit() RateLimit {
 	}
 	if out.Burst < 0 {
 		b.invalid("rate_limit.burst", "must not be negative")
+	}
+	if out.PerMinute > 0 && out.Burst == 0 {
+		b.warn("rate_limit.per_minute", "has no burst: as with snet-daemon the bucket then holds %d calls, which does not limit in practice; set burst", UnlimitedBurst)
 	}
 	return out
 }
