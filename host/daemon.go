@@ -85,6 +85,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Daemon, error) {
 
 func (d *Daemon) setup(ctx context.Context) (err error) {
 	cfg, log := d.cfg, d.log
+	if cfg.DaemonType == "http" {
+		return errLegacyHTTPDaemon
+	}
+	for _, what := range notActedOn(cfg) {
+		log.Warn("setting not supported by tariffd", "setting", what)
+	}
 	opts := ServerOptions{
 		ServiceType:     cfg.Backend.Type,
 		ServiceEndpoint: cfg.Backend.Endpoint,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
+	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
 )
 
@@ -26,4 +27,17 @@ func TestMetadataRestartFields(t *testing.T) {
 	og.PaymentAddress = common.HexToAddress("0x03")
 	sg.FreeCalls = 5
 	require.Equal(t, []string{"payment_address", "free_calls"}, metadataRestartFields(env, svc, og, sg))
+}
+
+func TestNotActedOn(t *testing.T) {
+	require.Empty(t, notActedOn(config.Config{}))
+	var cfg config.Config
+	cfg.Metering.Enabled = true
+	cfg.Training.Enabled = true
+	cfg.Log.Hooks = []config.LogHook{{Name: "mail", Type: "email"}}
+	got := notActedOn(cfg)
+	require.Len(t, got, 3)
+	require.Contains(t, got[0], "metering_enabled")
+	require.Contains(t, got[1], "model_training_enabled")
+	require.Contains(t, got[2], "log hooks")
 }

@@ -1,0 +1,32 @@
+package host
+
+import (
+	"errors"
+
+	"github.com/tariffd/tariff/host/config"
+)
+
+// errLegacyHTTPDaemon: tariffd has no plain HTTP proxy mode; serving gRPC
+// instead would break every caller of such a daemon.
+var errLegacyHTTPDaemon = errors.New(`daemon_type "http" (snet-daemon's legacy plain HTTP proxy, without payments) is not supported; ` +
+	`use daemon_type "grpc" with service_type http to put an HTTP service behind payments`)
+
+// notActedOn lists the snet-daemon settings a configuration sets that
+// tariffd reads but does not act on, so that an operator switching over is
+// told at start rather than surprised later. Payments never depend on them.
+func notActedOn(cfg config.Config) []string {
+	var out []string
+	add := func(set bool, what string) {
+		if set {
+			out = append(out, what)
+		}
+	}
+	add(cfg.Metering.Enabled, "metering_enabled: usage and channel balances are not reported to the metering service")
+	add(cfg.Alerts.Email != "" || cfg.Alerts.NotificationEndpoint != "", "alerts_email / notification_endpoint: no alerts are sent")
+	add(cfg.Training.Enabled, "model_training_enabled: the training.Daemon service is not served")
+	add(cfg.DynamicPricing, "enable_dynamic_pricing: prices come from the metadata or pricing plugins, not from the service")
+	add(cfg.Experimental.TrafficSplitGRPC != 0 || cfg.Experimental.TrafficSplitHTTP != 0,
+		"experimental.traffic_split: gRPC and HTTP share daemon_endpoint")
+	add(len(cfg.Log.Hooks) > 0, "log hooks (email, telegram_bot): log lines are not sent to them")
+	return out
+}
