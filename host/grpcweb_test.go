@@ -21,14 +21,23 @@ import (
 func TestGRPCWebPaidCall(t *testing.T) {
 	e := newEnv(t, 4)
 	md, _ := metadata.FromOutgoingContext(e.pay(t))
+	res := grpcWebAdd(t, http.DefaultClient, "http://"+e.addr, md, 20, 22)
+	require.Equal(t, float32(42), res.GetValue())
+	_, amount := e.state(t)
+	require.Equal(t, int64(4), amount.Int64(), "paid once")
+}
 
-	msg, err := proto.Marshal(&calculatorpb.Numbers{A: 20, B: 22})
+// grpcWebAdd calls Calculator.add as a browser does (gRPC-Web, binary)
+// and checks that it succeeds.
+func grpcWebAdd(t *testing.T, client *http.Client, base string, md metadata.MD, a, b float32) *calculatorpb.Result {
+	t.Helper()
+	msg, err := proto.Marshal(&calculatorpb.Numbers{A: a, B: b})
 	require.NoError(t, err)
 	body := make([]byte, 5+len(msg))
 	binary.BigEndian.PutUint32(body[1:5], uint32(len(msg)))
 	copy(body[5:], msg)
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost,
-		"http://"+e.addr+"/example_service.Calculator/add", bytes.NewReader(body))
+		base+"/example_service.Calculator/add", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/grpc-web+proto")
 	req.Header.Set("X-Grpc-Web", "1")
@@ -40,7 +49,7 @@ func TestGRPCWebPaidCall(t *testing.T) {
 			req.Header.Add(k, v)
 		}
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -61,7 +70,5 @@ func TestGRPCWebPaidCall(t *testing.T) {
 		raw = raw[5+n:]
 	}
 	require.Contains(t, trailers, "grpc-status: 0", trailers+res.Header.Get("Grpc-Message"))
-	require.Equal(t, float32(42), got.GetValue())
-	_, amount := e.state(t)
-	require.Equal(t, int64(4), amount.Int64(), "paid once")
+	return &got
 }

@@ -157,7 +157,13 @@ func NewServer(o ServerOptions) (*Server, error) {
 		}
 		hb.ServeHTTP(w, r)
 	})
-	return &Server{grpc: gs, http: &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second}, backend: b, pipeline: p, log: o.Log}, nil
+	// HTTP/2 reaches this server already decrypted (after TLS and the
+	// multiplexer), so it is served as unencrypted HTTP/2.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	hs := &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second, Protocols: protocols}
+	return &Server{grpc: gs, http: hs, backend: b, pipeline: p, log: o.Log}, nil
 }
 
 // SetPolicy swaps in a new configuration snapshot: new calls use it at
@@ -168,15 +174,16 @@ func (s *Server) SetPolicy(p *pricing.Policy) { s.pipeline.policies.swap(p) }
 // Serve serves on lis until ctx is done, then stops gracefully: in-flight
 // calls finish (and commit or roll back their payments) before it returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	// One port, as upstream: gRPC (HTTP/2 with a grpc content type, with or
-	// without a subtype such as application/grpc+json) goes to the gRPC
-	// server, HTTP/1 to the heartbeat handler.
+	// One port, as upstream (mux.go): gRPC goes to the gRPC server; HTTP/1
+	// and other HTTP/2 (gRPC-Web from browsers over TLS) to the HTTP one.
 	m := cmux.New(lis)
-	grpcL := m.MatchWithWriters(cmux.HTTP2MatchHeaderFieldPrefixSendSettings("content-type", "application/grpc"))
+	grpcL := m.MatchWithWriters(isGRPC)
+	h2L := m.Match(isHTTP2)
 	httpL := m.Match(cmux.HTTP1Fast())
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- s.grpc.Serve(grpcL) }()
 	go func() { errc <- s.http.Serve(httpL) }()
+	go func() { errc <- s.http.Serve(settingsAckListener{h2L}) }()
 	go func() { errc <- m.Serve() }()
 	select {
 	case err := <-errc:

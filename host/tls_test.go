@@ -118,6 +118,17 @@ log { outputs = ["stderr"] }
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 
+	// Browsers (snet-dapp) speak gRPC-Web over HTTP/2 once TLS offers it,
+	// and over HTTP/1.1 otherwise.
+	h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	require.Equal(t, float32(5), grpcWebAdd(t, h2, "https://"+addr, nil, 2, 3).GetValue())
+	require.Equal(t, float32(7), grpcWebAdd(t, hc, "https://"+addr, nil, 3, 4).GetValue())
+	resp, err = h2.Get("https://" + addr + "/heartbeat")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
 	// A renewed certificate is served on the next handshake.
 	time.Sleep(10 * time.Millisecond) // a different modification time
 	second := selfSigned(t, certFile, keyFile, "second")
