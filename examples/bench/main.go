@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,7 @@ import (
 	"github.com/tariffd/tariff/examples/calculator"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/host"
+	svcmeta "github.com/tariffd/tariff/host/metadata"
 	"github.com/tariffd/tariff/plugins"
 	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
@@ -98,7 +100,8 @@ type rig struct {
 	direct   calculatorpb.CalculatorClient
 	proxy    calculatorpb.CalculatorClient // tariffd with payments off: the cost of the extra hop
 	paid     calculatorpb.CalculatorClient
-	conn     *grpc.ClientConn // to tariffd
+	paidHTTP calculatorpb.CalculatorClient // tariffd paying, in front of the Calculator served as HTTP
+	conn     *grpc.ClientConn              // to tariffd
 	group    [32]byte
 	opened   []*big.Int // channels opened by paid runs, claimed at the end
 	users    []*ecdsa.PrivateKey
@@ -184,6 +187,14 @@ func run(calls int, workers []int, noFsync, commitFirst bool) error {
 			(paid.lat(50) - direct.lat(50)).Round(time.Microsecond), (proxy.lat(50) - direct.lat(50)).Round(time.Microsecond),
 			(paid.cpu/time.Duration(paid.n) - direct.cpu/time.Duration(direct.n)).Round(time.Microsecond),
 			(proxy.cpu/time.Duration(proxy.n) - direct.cpu/time.Duration(direct.n)).Round(time.Microsecond))
+		viaHTTP, err := r.load(ctx, w, calls, pathHTTP)
+		if err != nil {
+			return err
+		}
+		row("http", viaHTTP, fmt.Sprintf("%12s %12s", "-", "-"))
+		fmt.Printf("%-8s service_type http (JSON over HTTP/1.1 to the service): p50 %+s, CPU per call %+s vs the gRPC service\n", "",
+			(viaHTTP.lat(50) - paid.lat(50)).Round(time.Microsecond),
+			(viaHTTP.cpu/time.Duration(viaHTTP.n) - paid.cpu/time.Duration(paid.n)).Round(time.Microsecond))
 		row("+plugin", plugged, fmt.Sprintf("%12s %12s", "-", "-"))
 		fmt.Printf("%-8s pricing plugin (medians of %d rounds): p50 %+s, throughput %+.1f%% vs native pricing\n", "", rounds,
 			(plugged.lat(50) - paid.lat(50)).Round(time.Microsecond), 100*(plugged.rate()/paid.rate()-1))
@@ -424,8 +435,27 @@ func setup(ctx context.Context, noFsync, commitFirst bool) (*rig, func(), error)
 	if err != nil {
 		return fail(err)
 	}
+	// The same Calculator as an HTTP service, and tariffd converting to it.
+	httpBackend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	httpSrv := &http.Server{Handler: calculator.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = httpSrv.Serve(httpBackend) }()
+	closers = append(closers, func() { _ = httpSrv.Close() })
+	api, err := svcmeta.CompileAPI(ctx, calculator.APIArchive())
+	if err != nil {
+		return fail(err)
+	}
+	viaHTTP, err := host.NewServer(host.ServerOptions{
+		ServiceType: "http", API: api, ServiceEndpoint: httpBackend.Addr().String(),
+		Channels: r.channels, Table: table, ServiceTimeout: time.Minute, CommitFirst: commitFirst,
+	})
+	if err != nil {
+		return fail(err)
+	}
 	var fronts []string
-	for _, s := range []*host.Server{proxy, srv} {
+	for _, s := range []*host.Server{proxy, srv, viaHTTP} {
 		front, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fail(err)
@@ -440,7 +470,7 @@ func setup(ctx context.Context, noFsync, commitFirst bool) (*rig, func(), error)
 	for _, c := range []struct {
 		addr string
 		dst  *calculatorpb.CalculatorClient
-	}{{backend.Addr().String(), &r.direct}, {fronts[0], &r.proxy}, {fronts[1], &r.paid}} {
+	}{{backend.Addr().String(), &r.direct}, {fronts[0], &r.proxy}, {fronts[2], &r.paidHTTP}, {fronts[1], &r.paid}} {
 		conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return fail(err)
@@ -491,6 +521,7 @@ const (
 	pathDirect path = iota // the backend itself
 	pathProxy              // through tariffd with payments off
 	pathPaid               // through tariffd, paying
+	pathHTTP               // through tariffd, paying, to the HTTP Calculator (service_type http)
 )
 
 // load runs calls calls spread over workers goroutines; paid calls go
@@ -498,7 +529,7 @@ const (
 func (r *rig) load(ctx context.Context, workers, calls int, via path) (result, error) {
 	per := calls / workers
 	payments := make([][]metadata.MD, workers)
-	if via == pathPaid {
+	if via == pathPaid || via == pathHTTP {
 		head, err := r.sim.Head(ctx)
 		if err != nil {
 			return result{}, err
@@ -523,6 +554,8 @@ func (r *rig) load(ctx context.Context, workers, calls int, via path) (result, e
 	switch via {
 	case pathPaid:
 		return r.run(ctx, r.paid, workers, payments)
+	case pathHTTP:
+		return r.run(ctx, r.paidHTTP, workers, payments)
 	case pathProxy:
 		return r.run(ctx, r.proxy, workers, unpaid(workers, per))
 	}
