@@ -22,6 +22,7 @@ import (
 	"github.com/tariffd/tariff/escrow/etcdserver"
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
+	"github.com/tariffd/tariff/host/metering"
 	"github.com/tariffd/tariff/plugins"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -37,7 +38,8 @@ type Daemon struct {
 	cfg     config.Config
 	log     *slog.Logger
 	lis     net.Listener
-	acme    *autocert.Manager // auto_ssl_domain: answers http-01 challenges while serving
+	acme    *autocert.Manager  // auto_ssl_domain: answers http-01 challenges while serving
+	meter   *metering.Reporter // metering_enabled: posts reports while serving
 	server  *Server
 	version string
 	metrics *metrics
@@ -125,6 +127,12 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	}
 	hb.DaemonID = DaemonID(cfg.OrganizationID, cfg.ServiceID, group, cfg.Blockchain.RegistryAddress.Hex())
 	opts.Heartbeat = hb
+	if cfg.Metering.Enabled && cfg.Blockchain.Enabled {
+		if d.meter, err = d.startMetering(ctx, hb.DaemonID, group); err != nil {
+			return err
+		}
+		opts.Metering = d.meter
+	}
 	if d.server, err = NewServer(opts); err != nil {
 		return err
 	}
@@ -201,6 +209,29 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	d.log.Info("payments enabled", "org", cfg.OrganizationID, "service", cfg.ServiceID, "group", cfg.Group,
 		"mpe", svc.MPEAddress.Hex(), "payment_address", og.PaymentAddress.Hex(), "pricing", sg.Pricing.Model())
 	return nil
+}
+
+// startMetering checks the metering key with the metering service, as
+// snet-daemon does before it serves: a key the service does not know would
+// make every report fail.
+func (d *Daemon) startMetering(ctx context.Context, daemonID, groupB64 string) (*metering.Reporter, error) {
+	cfg := d.cfg
+	key, err := crypto.HexToECDSA(strings.TrimPrefix(cfg.Metering.PrivateKey.Reveal(), "0x"))
+	if err != nil {
+		return nil, fmt.Errorf("private_key_for_metering: %w", err)
+	}
+	r := metering.New(metering.Options{
+		Endpoint: cfg.Metering.Endpoint, Key: key, Head: d.chain.Head, Log: d.log,
+		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, GroupID: groupB64, DaemonID: daemonID,
+		RegistryAddress: cfg.Blockchain.RegistryAddress.Hex(), RPCEndpoint: cfg.Blockchain.RPCEndpoint, Version: d.version,
+	})
+	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := r.Verify(vctx); err != nil {
+		return nil, err
+	}
+	d.log.Info("metering verified", "endpoint", cfg.Metering.Endpoint)
+	return r, nil
 }
 
 // allowedUsers is the curation gate: the only payers of escrow and free
@@ -488,6 +519,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}
 	if d.acme != nil {
 		go serveACME(ctx, d.acme, d.log)
+	}
+	if d.meter != nil {
+		go d.meter.Run(ctx)
 	}
 	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "tls", d.cfg.TLS.CertFile != "" || d.cfg.TLS.AutoDomain != "",
 		"service_endpoint", d.cfg.Backend.Endpoint)

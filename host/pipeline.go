@@ -3,14 +3,17 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
+	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/tariffd/tariff/escrow"
+	"github.com/tariffd/tariff/host/metering"
 	"github.com/tariffd/tariff/pricing"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
@@ -80,6 +83,7 @@ type pipeline struct {
 	commitFirst bool
 	// limiter bounds calls to the service (rate_limit); nil: unlimited.
 	limiter *rate.Limiter
+	meter   meter // nil: metering off
 	log     *slog.Logger
 }
 
@@ -88,8 +92,57 @@ type requestIDs struct {
 	ServiceID, OrgID, GroupID string
 }
 
+// meter receives a record of every call to the service and the balance
+// of every channel paid (metering_enabled; metering.Reporter).
+type meter interface {
+	Usage(metering.Call)
+	Balance(*escrow.ChannelData)
+}
+
 // handle is the gRPC unknown-service handler.
 func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
+	if p.meter == nil {
+		return p.serve(ss, nil)
+	}
+	received := time.Now()
+	var charge Charge
+	err := p.serve(ss, &charge)
+	p.report(ss, received, charge, err)
+	return err
+}
+
+// report meters a call: its usage and, when it was paid from a channel,
+// the channel's new balance.
+func (p *pipeline) report(ss grpc.ServerStream, received time.Time, charge Charge, err error) {
+	method, _ := grpc.MethodFromServerStream(ss)
+	md, _ := metadata.FromIncomingContext(ss.Context())
+	first := func(k string) string {
+		if v := md.Get(k); len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	st := status.Convert(err)
+	c := metering.Call{
+		ID: fmt.Sprintf("%016x", rand.Uint64()), Method: method, Received: received, Sent: time.Now(),
+		Code: st.Code().String(), ClientType: first("snet-client-type"), UserDetails: first("snet-user-info"),
+		UserAgent: first("user-agent"), ChannelID: first(escrow.HeaderChannelID), UserName: first(escrow.HeaderFreeCallUserID),
+		PaymentMode: first(escrow.HeaderPaymentType),
+	}
+	if err != nil {
+		c.Error = st.Message()
+	}
+	if charge != nil {
+		c.UserAddress = charge.Payer()
+	}
+	p.meter.Usage(c)
+	if pm, ok := charge.(*escrow.Payment); ok && err == nil && pm.Receipt != nil {
+		p.meter.Balance(pm.Receipt.Channel)
+	}
+}
+
+// serve runs the call; charged is set to the payment it took, if any.
+func (p *pipeline) serve(ss grpc.ServerStream, charged *Charge) error {
 	ctx := ss.Context()
 	method, ok := grpc.MethodFromServerStream(ss)
 	if !ok {
@@ -123,6 +176,9 @@ func (p *pipeline) handle(_ any, ss grpc.ServerStream) error {
 		var err error
 		if charge, err = p.pay(ctx, call); err != nil {
 			return p.refuse(ss, call, err)
+		}
+		if charged != nil {
+			*charged = charge
 		}
 		if d, ok := charge.(deferredCharge); ok {
 			if p.commitFirst || !d.Exclusive() {

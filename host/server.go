@@ -17,6 +17,7 @@ import (
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/host/config"
 	"github.com/tariffd/tariff/host/metadata"
+	"github.com/tariffd/tariff/host/metering"
 	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	tariffpb "github.com/tariffd/tariff/proto/tariff"
@@ -49,6 +50,8 @@ type ServerOptions struct {
 	// RateLimit bounds calls to the service (a token bucket, as
 	// snet-daemon's); PerMinute 0 is unlimited.
 	RateLimit config.RateLimit
+	// Metering receives a record of every call to the service; nil: off.
+	Metering *metering.Reporter
 	// ServiceTimeout applies to calls that carry no deadline.
 	ServiceTimeout time.Duration
 	// MaxMessageBytes caps messages both ways (0: gRPC's 4 MiB default).
@@ -107,6 +110,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	p := &pipeline{backend: b, timeout: o.ServiceTimeout, log: o.Log, policies: newPolicies(policy, o.Log), commitFirst: o.CommitFirst,
 		ids: requestIDs{ServiceID: o.ServiceID, OrgID: o.OrgID, GroupID: o.GroupID}}
+	if o.Metering != nil {
+		p.meter = o.Metering
+	}
 	if rl := o.RateLimit; rl.PerMinute > 0 {
 		burst := rl.Burst
 		if burst == 0 {
