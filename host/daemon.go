@@ -115,23 +115,29 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	} else {
 		log.Warn("blockchain disabled: calls are forwarded without payment")
 	}
-	hb := &Heartbeat{
-		Metrics:   d.metrics.handler(),
-		ServiceID: cfg.ServiceID, Network: cfg.Blockchain.Network, BlockchainEnabled: cfg.Blockchain.Enabled,
-		Version: d.version, Encoding: opts.Encoding,
-		Probe: Probe(cfg.Heartbeat.Type, cfg.Heartbeat.Endpoint, cfg.Backend.Endpoint, cfg.ServiceID),
-	}
 	group := ""
 	if d.env != nil {
 		group = d.env.OrgGroup.IDBase64()
 	}
-	hb.DaemonID = DaemonID(cfg.OrganizationID, cfg.ServiceID, group, cfg.Blockchain.RegistryAddress.Hex())
-	opts.Heartbeat = hb
-	if cfg.Metering.Enabled && cfg.Blockchain.Enabled {
-		if d.meter, err = d.startMetering(ctx, hb.DaemonID, group); err != nil {
-			return err
+	daemonID := DaemonID(cfg.OrganizationID, cfg.ServiceID, group, cfg.Blockchain.RegistryAddress.Hex())
+	if d.meter, err = d.startMetering(ctx, daemonID, group); err != nil {
+		return err
+	}
+	probe := Probe(cfg.Heartbeat.Type, cfg.Heartbeat.Endpoint, cfg.Backend.Endpoint, cfg.ServiceID)
+	if opts.ServiceType == "process" && (cfg.Heartbeat.Type == "" || cfg.Heartbeat.Type == "none" || cfg.Heartbeat.Type == "tcp") {
+		// A program run per call has no address to dial: it is there.
+		probe = func(context.Context) bool { return true }
+	}
+	if d.meter != nil {
+		if cfg.Metering.Enabled && cfg.Blockchain.Enabled {
+			opts.Metering = d.meter
 		}
-		opts.Metering = d.meter
+		probe = alerting(probe, d.meter)
+	}
+	opts.Heartbeat = &Heartbeat{
+		DaemonID: daemonID, Metrics: d.metrics.handler(),
+		ServiceID: cfg.ServiceID, Network: cfg.Blockchain.Network, BlockchainEnabled: cfg.Blockchain.Enabled,
+		Version: d.version, Encoding: opts.Encoding, Probe: probe,
 	}
 	if d.server, err = NewServer(opts); err != nil {
 		return err
@@ -211,27 +217,52 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 	return nil
 }
 
-// startMetering checks the metering key with the metering service, as
-// snet-daemon does before it serves: a key the service does not know would
-// make every report fail.
+// startMetering makes the reporter of metering and alerts, nil when
+// neither is configured. With metering on it first checks the key with
+// the metering service, as snet-daemon does before it serves: a key the
+// service does not know would make every report fail.
 func (d *Daemon) startMetering(ctx context.Context, daemonID, groupB64 string) (*metering.Reporter, error) {
 	cfg := d.cfg
-	key, err := crypto.HexToECDSA(strings.TrimPrefix(cfg.Metering.PrivateKey.Reveal(), "0x"))
-	if err != nil {
-		return nil, fmt.Errorf("private_key_for_metering: %w", err)
+	meteringOn := cfg.Metering.Enabled && cfg.Blockchain.Enabled
+	alertsOn := cfg.Alerts.Email != "" && cfg.Alerts.NotificationEndpoint != ""
+	if !meteringOn && !alertsOn {
+		return nil, nil
 	}
-	r := metering.New(metering.Options{
-		Endpoint: cfg.Metering.Endpoint, Key: key, Head: d.chain.Head, Log: d.log,
+	o := metering.Options{
+		Endpoint: cfg.Metering.Endpoint, Log: d.log,
+		NotificationEndpoint: cfg.Alerts.NotificationEndpoint, AlertsEmail: cfg.Alerts.Email,
 		OrgID: cfg.OrganizationID, ServiceID: cfg.ServiceID, GroupID: groupB64, DaemonID: daemonID,
 		RegistryAddress: cfg.Blockchain.RegistryAddress.Hex(), RPCEndpoint: cfg.Blockchain.RPCEndpoint, Version: d.version,
-	})
-	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := r.Verify(vctx); err != nil {
-		return nil, err
 	}
-	d.log.Info("metering verified", "endpoint", cfg.Metering.Endpoint)
+	// Requests are signed with the metering key and the current block.
+	if hexKey := strings.TrimPrefix(cfg.Metering.PrivateKey.Reveal(), "0x"); hexKey != "" && d.chain != nil {
+		key, err := crypto.HexToECDSA(hexKey)
+		if err != nil {
+			return nil, fmt.Errorf("private_key_for_metering: %w", err)
+		}
+		o.Key, o.Head = key, d.chain.Head
+	}
+	r := metering.New(o)
+	if meteringOn {
+		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := r.Verify(vctx); err != nil {
+			return nil, err
+		}
+		d.log.Info("metering verified", "endpoint", cfg.Metering.Endpoint)
+	}
 	return r, nil
+}
+
+// alerting sends an alert when the service does not answer the probe.
+func alerting(probe func(context.Context) bool, r *metering.Reporter) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		ok := probe(ctx)
+		if !ok {
+			r.ServiceDown("the service did not answer the heartbeat probe")
+		}
+		return ok
+	}
 }
 
 // allowedUsers is the curation gate: the only payers of escrow and free

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -134,9 +133,8 @@ func Probe(typ, endpoint, serviceEndpoint, serviceID string) func(context.Contex
 		if err != nil {
 			return func(context.Context) bool { return false }
 		}
-		_ = creds
 		return func(ctx context.Context) bool {
-			conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds))
 			if err != nil {
 				return false
 			}

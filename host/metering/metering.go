@@ -2,6 +2,8 @@
 // metering service, as snet-daemon does when metering_enabled is set
 // (spec §10.3): a signed verification at start, then one usage record per
 // call to the service and one balance record per committed escrow payment.
+// It also sends snet-daemon's alerts (spec §10.2) when the service stops
+// answering its heartbeat probe.
 //
 // Reports never hold up a call: they queue and are posted in the
 // background; when the queue is full they are dropped and counted.
@@ -35,7 +37,10 @@ var ErrVerify = errors.New("metering verification failed")
 // Options configure a Reporter.
 type Options struct {
 	Endpoint string            // metering_endpoint, without a trailing /
-	Key      *ecdsa.PrivateKey // private_key_for_metering
+	Key      *ecdsa.PrivateKey // private_key_for_metering; nil: requests are not signed
+	// NotificationEndpoint and AlertsEmail send alerts (notification_endpoint,
+	// alerts_email); either empty: no alerts.
+	NotificationEndpoint, AlertsEmail string
 	// Identities as the reports carry them; GroupID is the group id in
 	// base64, DaemonID the heartbeat's daemonID.
 	OrgID, ServiceID, GroupID, DaemonID string
@@ -55,10 +60,12 @@ type Reporter struct {
 	queue   chan report
 	dropped atomic.Uint64
 	failed  atomic.Uint64
+
+	lastAlert atomic.Int64 // unix nanoseconds
 }
 
 type report struct {
-	path     string
+	url      string
 	username string // the X-username header
 	body     any
 }
@@ -108,6 +115,9 @@ func (r *Reporter) Verify(ctx context.Context) error {
 
 // sign adds the headers that authenticate the daemon to the service.
 func (r *Reporter) sign(ctx context.Context, req *http.Request, username string) error {
+	if r.o.Key == nil {
+		return nil // alerts without a metering key go unsigned, as upstream's
+	}
 	block, err := r.o.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("current block: %w", err)
@@ -183,7 +193,7 @@ func (r *Reporter) Usage(c Call) {
 	if c.Code != "OK" {
 		status = "failed"
 	}
-	r.enqueue(report{path: "/metering/usage", username: c.UserName, body: usage{
+	r.enqueue(report{url: r.o.Endpoint + "/metering/usage", username: c.UserName, body: usage{
 		Type: "response", RegistryAddressKey: r.o.RegistryAddress, RPCEndpoint: r.o.RPCEndpoint,
 		RequestID: c.ID, OrganizationID: r.o.OrgID, ServiceID: r.o.ServiceID, GroupID: r.o.GroupID,
 		ServiceMethod: c.Method, RequestReceivedTime: received, ResponseSentTime: sent,
@@ -210,11 +220,44 @@ type balance struct {
 // Balance queues the balance of a channel after a committed payment.
 func (r *Reporter) Balance(ch *escrow.ChannelData) {
 	r.enqueue(report{
-		path:     "/contract-api/channel/" + ch.ChannelID.String() + "/balance",
+		url:      r.o.Endpoint + "/contract-api/channel/" + ch.ChannelID.String() + "/balance",
 		username: ch.Sender.Hex(),
 		body: balance{OrganizationID: r.o.OrgID, ServiceID: r.o.ServiceID, GroupID: r.o.GroupID,
 			AuthorizedAmount: ch.AuthorizedAmount, FullAmount: ch.FullAmount, ChannelId: ch.ChannelID, Nonce: ch.Nonce},
 	})
+}
+
+// notification is an alert, with upstream's JSON names.
+type notification struct {
+	DaemonID  string `json:"component_id"`
+	Timestamp string `json:"timestamp"`
+	Recipient string `json:"recipient"`
+	Message   string `json:"message"`
+	Details   string `json:"details"`
+	Component string `json:"component"`
+	Type      string `json:"type"`
+	Level     string `json:"level"`
+}
+
+// alertEvery spaces alerts out: a service that stays down is reported
+// once a minute, not on every heartbeat request.
+const alertEvery = time.Minute
+
+// ServiceDown queues an alert that the service did not answer the
+// heartbeat probe (when alerts are configured).
+func (r *Reporter) ServiceDown(details string) {
+	if r.o.NotificationEndpoint == "" || r.o.AlertsEmail == "" {
+		return
+	}
+	now, last := time.Now(), r.lastAlert.Load()
+	if now.UnixNano()-last < int64(alertEvery) || !r.lastAlert.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	r.enqueue(report{url: r.o.NotificationEndpoint, body: notification{
+		DaemonID: r.o.DaemonID, Timestamp: now.UTC().String(), Recipient: r.o.AlertsEmail,
+		Message: "Problem in calling Service Heartbeat endpoint.", Details: details,
+		Component: "Daemon", Level: "ERROR",
+	}})
 }
 
 func (r *Reporter) enqueue(rep report) {
@@ -257,7 +300,7 @@ func (r *Reporter) postAll(ctx context.Context) {
 		case rep := <-r.queue:
 			if err := r.post(ctx, rep); err != nil && ctx.Err() == nil {
 				r.failed.Add(1)
-				r.o.Log.Warn("metering: report not delivered", "path", rep.path, "err", err)
+				r.o.Log.Warn("metering: report not delivered", "url", rep.url, "err", err)
 			}
 		}
 	}
@@ -268,7 +311,7 @@ func (r *Reporter) post(ctx context.Context, rep report) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.o.Endpoint+rep.path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rep.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

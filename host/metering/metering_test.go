@@ -135,3 +135,28 @@ func TestFullQueueDrops(t *testing.T) {
 	}
 	require.Equal(t, uint64(3), r.Stats().Dropped)
 }
+
+// A service that stays down is reported once a minute, not per probe.
+func TestServiceDownAlerts(t *testing.T) {
+	svc := NewService(t, crypto.PubkeyToAddress(meterKey.PublicKey))
+	r := metering.New(metering.Options{
+		NotificationEndpoint: svc.URL + "/notify", AlertsEmail: "ops@example.org", Key: meterKey, DaemonID: "d1",
+		OrgID: "snet", ServiceID: "example-service",
+		Head: func(context.Context) (uint64, error) { return 9, nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	for range 3 {
+		r.ServiceDown("probe failed")
+	}
+	require.Eventually(t, func() bool { return len(svc.received()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	got := svc.received()
+	require.Len(t, got, 1)
+	require.Equal(t, "/notify", got[0].Path)
+	for k, v := range map[string]any{"component_id": "d1", "recipient": "ops@example.org", "details": "probe failed",
+		"message": "Problem in calling Service Heartbeat endpoint.", "component": "Daemon", "level": "ERROR"} {
+		require.Equal(t, v, got[0].Body[k], k)
+	}
+}
