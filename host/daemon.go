@@ -37,7 +37,8 @@ import (
 type Daemon struct {
 	cfg     config.Config
 	log     *slog.Logger
-	lis     net.Listener
+	lis     net.Listener       // daemon_endpoint, or the gRPC port of experimental.traffic_split
+	httpLis net.Listener       // the HTTP port of experimental.traffic_split; nil: one port
 	acme    *autocert.Manager  // auto_ssl_domain: answers http-01 challenges while serving
 	meter   *metering.Reporter // metering_enabled: posts reports while serving
 	server  *Server
@@ -147,8 +148,27 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if d.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return fmt.Errorf("listen on daemon_endpoint %q: %w", cfg.Listen, err)
+	addr := cfg.Listen
+	if x := cfg.Experimental; x.TrafficSplitGRPC != 0 || x.TrafficSplitHTTP != 0 {
+		// experimental.traffic_split: gRPC and HTTP on ports of their own.
+		if x.TrafficSplitGRPC == 0 || x.TrafficSplitHTTP == 0 {
+			return errors.New("experimental.traffic_split needs both a grpc and an http port")
+		}
+		host, _, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("daemon_endpoint %q: %w", cfg.Listen, err)
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(x.TrafficSplitGRPC))
+		httpAddr := net.JoinHostPort(host, strconv.Itoa(x.TrafficSplitHTTP))
+		if d.httpLis, err = net.Listen("tcp", httpAddr); err != nil {
+			return fmt.Errorf("listen on experimental.traffic_split.http %q: %w", httpAddr, err)
+		}
+		if tlsCfg != nil {
+			d.httpLis = tls.NewListener(d.httpLis, tlsCfg)
+		}
+	}
+	if d.lis, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("listen on %q: %w", addr, err)
 	}
 	if tlsCfg != nil {
 		d.lis, d.acme = tls.NewListener(d.lis, tlsCfg), acme
@@ -556,12 +576,18 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	}
 	d.log.Info("tariffd serving", "addr", d.lis.Addr().String(), "tls", d.cfg.TLS.CertFile != "" || d.cfg.TLS.AutoDomain != "",
 		"service_endpoint", d.cfg.Backend.Endpoint)
+	if d.httpLis != nil {
+		return d.server.ServeSplit(ctx, d.lis, d.httpLis)
+	}
 	return d.server.Serve(ctx, d.lis)
 }
 
 func (d *Daemon) close() {
 	if d.lis != nil {
 		_ = d.lis.Close()
+	}
+	if d.httpLis != nil {
+		_ = d.httpLis.Close()
 	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		if err := d.closers[i](); err != nil {

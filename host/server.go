@@ -167,6 +167,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	// multiplexer), so it is served as unencrypted HTTP/2.
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true) // over TLS on its own port (traffic_split)
 	protocols.SetUnencryptedHTTP2(true)
 	hs := &http.Server{Handler: httpHandler, ReadHeaderTimeout: 10 * time.Second, Protocols: protocols}
 	return &Server{grpc: gs, http: hs, backend: b, pipeline: p, log: o.Log}, nil
@@ -186,18 +187,36 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	grpcL := m.MatchWithWriters(isGRPC)
 	h2L := m.Match(isHTTP2)
 	httpL := m.Match(cmux.HTTP1Fast())
-	errc := make(chan error, 4)
-	go func() { errc <- s.grpc.Serve(grpcL) }()
-	go func() { errc <- s.http.Serve(httpL) }()
-	go func() { errc <- s.http.Serve(settingsAckListener{h2L}) }()
-	go func() { errc <- m.Serve() }()
+	return s.serve(ctx, lis.Addr(), func() { m.Close(); _ = lis.Close() },
+		func() error { return s.grpc.Serve(grpcL) },
+		func() error { return s.http.Serve(httpL) },
+		func() error { return s.http.Serve(settingsAckListener{h2L}) },
+		m.Serve)
+}
+
+// ServeSplit serves gRPC on grpcLis and HTTP (gRPC-Web, /heartbeat, ...)
+// on httpLis, snet-daemon's experimental.traffic_split, until ctx is done.
+func (s *Server) ServeSplit(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	return s.serve(ctx, grpcLis.Addr(), func() { _ = grpcLis.Close(); _ = httpLis.Close() },
+		func() error { return s.grpc.Serve(grpcLis) },
+		func() error { return s.http.Serve(httpLis) })
+}
+
+// serve runs the servers until one fails or ctx is done, then stops
+// gracefully: in-flight calls finish (and commit or roll back their
+// payments) before it returns.
+func (s *Server) serve(ctx context.Context, addr net.Addr, closeListeners func(), servers ...func() error) error {
+	errc := make(chan error, len(servers))
+	for _, serve := range servers {
+		go func() { errc <- serve() }()
+	}
 	select {
 	case err := <-errc:
 		s.grpc.Stop()
 		_ = s.http.Close()
-		_ = lis.Close()
+		closeListeners()
 		_ = s.backend.Close()
-		return fmt.Errorf("serve %s: %w", lis.Addr(), err)
+		return fmt.Errorf("serve %s: %w", addr, err)
 	case <-ctx.Done():
 	}
 	_ = s.http.Close()
@@ -212,7 +231,6 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		s.log.Warn("calls still running after 10s; stopping them")
 		s.grpc.Stop()
 	}
-	m.Close()
-	_ = lis.Close()
+	closeListeners()
 	return s.backend.Close()
 }

@@ -26,8 +26,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/tariffd/tariff/escrow/etcdserver"
 	"github.com/tariffd/tariff/examples/calculator"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/host"
@@ -190,4 +192,52 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// experimental.traffic_split: gRPC and HTTP on ports of their own.
+func TestTrafficSplit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	backend := listen(t)
+	go func() { _ = calculator.Serve(ctx, backend) }()
+	ports, err := etcdserver.FreePorts(2)
+	require.NoError(t, err)
+	cfgFile := filepath.Join(t.TempDir(), "tariff.hcl")
+	require.NoError(t, os.WriteFile(cfgFile, fmt.Appendf(nil, `
+listen = "127.0.0.1:0"
+blockchain {
+  enabled = false
+  network = "local"
+}
+backend { endpoint = %q }
+experimental {
+  traffic_split {
+    grpc = %d
+    http = %d
+  }
+}
+`, "http://"+backend.Addr().String(), ports[0], ports[1]), 0o644))
+	noEnv := func(string) (string, bool) { return "", false }
+	cfg, _, err := config.Load([]string{cfgFile}, noEnv)
+	require.NoError(t, err)
+	d, err := host.New(ctx, cfg, host.Options{Env: noEnv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	require.Equal(t, fmt.Sprintf("127.0.0.1:%d", ports[0]), d.Addr().String())
+
+	conn, err := grpc.NewClient(d.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	res, err := calculatorpb.NewCalculatorClient(conn).Add(ctx, &calculatorpb.Numbers{A: 2, B: 2})
+	require.NoError(t, err)
+	require.Equal(t, float32(4), res.GetValue())
+
+	httpBase := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	require.Equal(t, float32(9), grpcWebAdd(t, http.DefaultClient, httpBase, nil, 4, 5).GetValue())
+	resp, err := http.Get(httpBase + "/heartbeat")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
