@@ -24,6 +24,7 @@ import (
 	"github.com/tariffd/tariff/host/metadata"
 	"github.com/tariffd/tariff/host/metering"
 	"github.com/tariffd/tariff/plugins"
+	"github.com/tariffd/tariff/pricing"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -41,9 +42,12 @@ type Daemon struct {
 	httpLis net.Listener       // the HTTP port of experimental.traffic_split; nil: one port
 	acme    *autocert.Manager  // auto_ssl_domain: answers http-01 challenges while serving
 	meter   *metering.Reporter // metering_enabled: posts reports while serving
-	server  *Server
-	version string
-	metrics *metrics
+	// policyOpts are given to every policy built, reloads included
+	// (enable_dynamic_pricing's estimator).
+	policyOpts []pricing.PolicyOption
+	server     *Server
+	version    string
+	metrics    *metrics
 	// reload
 	files     []string
 	lookupEnv func(string) (string, bool)
@@ -204,7 +208,12 @@ func (d *Daemon) setupPayments(ctx context.Context, opts *ServerOptions) error {
 		return fmt.Errorf("plugin runtime: %w", err)
 	}
 	d.closers = append(d.closers, func() error { return d.plugins.Close(context.Background()) })
-	if opts.Policy, err = buildPolicy(ctx, d.plugins, cfg.Plugins, sg.Pricing, env.Methods, d.log); err != nil {
+	if cfg.DynamicPricing {
+		if err := d.dynamicPricing(ctx, opts); err != nil {
+			return err
+		}
+	}
+	if opts.Policy, err = buildPolicy(ctx, d.plugins, cfg.Plugins, sg.Pricing, env.Methods, d.log, d.policyOpts...); err != nil {
 		return err
 	}
 	opts.OrgID, opts.ServiceID, opts.GroupID = cfg.OrganizationID, cfg.ServiceID, og.IDBase64()
@@ -283,6 +292,31 @@ func alerting(probe func(context.Context) bool, r *metering.Reporter) func(conte
 		}
 		return ok
 	}
+}
+
+// dynamicPricing lets the service price the methods whose API names an
+// estimate method (enable_dynamic_pricing), as snet-daemon does.
+func (d *Daemon) dynamicPricing(ctx context.Context, opts *ServerOptions) error {
+	if t := opts.ServiceType; t != "" && t != "grpc" {
+		return fmt.Errorf("enable_dynamic_pricing asks a gRPC service for its prices; the service type is %q", t)
+	}
+	api, err := d.env.CompileAPI(ctx)
+	if err != nil {
+		return fmt.Errorf("enable_dynamic_pricing reads the estimate methods from the service API: %w", err)
+	}
+	methods := api.EstimatePriceMethods()
+	if len(methods) == 0 {
+		d.log.Warn("enable_dynamic_pricing: no method of the service API declares (pricing.my_method_option).estimatePriceMethod; prices come from the metadata")
+		return nil
+	}
+	est, err := newServiceEstimator(opts.ServiceEndpoint, opts.Encoding, methods, opts.ServiceTimeout, opts.MaxMessageBytes)
+	if err != nil {
+		return err
+	}
+	d.closers = append(d.closers, est.Close)
+	d.policyOpts = append(d.policyOpts, pricing.WithEstimator(est))
+	d.log.Info("dynamic pricing: the service prices its methods", "methods", len(methods))
+	return nil
 }
 
 // allowedUsers is the curation gate: the only payers of escrow and free

@@ -20,7 +20,7 @@ import (
 // methods, when known (the service's published API), must each be selected
 // by every method pattern: a pattern that selects nothing is a mistake
 // (a typo in a service name would silently price nothing).
-func buildPolicy(ctx context.Context, rt *plugins.Runtime, blocks []config.Plugin, table *pricing.Table, methods []string, log *slog.Logger) (*pricing.Policy, error) {
+func buildPolicy(ctx context.Context, rt *plugins.Runtime, blocks []config.Plugin, table *pricing.Table, methods []string, log *slog.Logger, opts ...pricing.PolicyOption) (*pricing.Policy, error) {
 	if methods != nil {
 		for _, b := range blocks {
 			if err := checkPatterns(b, methods); err != nil {
@@ -42,7 +42,7 @@ func buildPolicy(ctx context.Context, rt *plugins.Runtime, blocks []config.Plugi
 		}
 		rules = append(rules, rule)
 	}
-	policy, err := pricing.NewPolicy(table, rules, log)
+	policy, err := pricing.NewPolicy(table, rules, log, opts...)
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -49,7 +49,7 @@ func (d *Daemon) Reload(ctx context.Context) (warnings []string, err error) {
 	}
 	group, mw := d.reloadPrices(ctx)
 	warnings = append(warnings, mw...)
-	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, group.Pricing, d.env.Methods, d.log)
+	policy, err := buildPolicy(ctx, d.plugins, cfg.Plugins, group.Pricing, d.env.Methods, d.log, d.policyOpts...)
 	if err != nil {
 		return warnings, fmt.Errorf("reload: %w", err)
 	}

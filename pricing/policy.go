@@ -23,6 +23,10 @@ import (
 // service metadata's fixed or per-method price).
 const SourceMetadata = "metadata"
 
+// SourceService is Quote.Source for a price the service estimated
+// (Estimator).
+const SourceService = "service"
+
 // FreeCallsUnlimited is Request.FreeCallsAllowed for a user without a
 // limit. Plugins read it as absent (input_u64 answers -1).
 const FreeCallsUnlimited uint64 = math.MaxUint64
@@ -198,6 +202,7 @@ type TransformResult struct {
 // When a price mismatch refuses a paid call, the client should ask again.
 type Policy struct {
 	table     *Table
+	estimator Estimator // nil: no dynamic prices
 	log       *slog.Logger
 	rules     []*rule
 	byKind    [numKinds][]*rule
@@ -236,11 +241,14 @@ const (
 // wrapped in ErrInvalidPolicy. On success the Policy owns the rules'
 // plugins; on error the caller still does. log receives failures of
 // plugins; nil means slog.Default().
-func NewPolicy(table *Table, rules []Rule, log *slog.Logger) (*Policy, error) {
+func NewPolicy(table *Table, rules []Rule, log *slog.Logger, opts ...PolicyOption) (*Policy, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	p := &Policy{table: table, log: log}
+	for _, o := range opts {
+		o(p)
+	}
 	var errs []error
 	seen := make(map[[2]string]bool, len(rules))
 	for i, r := range rules {
@@ -318,8 +326,9 @@ func (ru *rule) selects(method string) bool {
 }
 
 // Price returns the price of a call: from the first pricing plugin whose
-// Methods select r.Method, or from the Table when none does, when the
-// plugin returns PASS, or when it fails under on_error fallback. A DENY
+// Methods select r.Method, or otherwise (none does, the plugin returns
+// PASS, or it fails under on_error fallback) from the Estimator for the
+// methods it prices and from the Table for the rest. A DENY
 // refuses the call with the plugin's code and message; a failure under
 // on_error deny refuses it with Internal, naming the plugin.
 //
@@ -329,14 +338,14 @@ func (p *Policy) Price(ctx context.Context, r *Request) (Quote, error) {
 	ru := p.match(plugins.KindPricing, r.Method)
 	if ru == nil {
 		p.unmatched[plugins.KindPricing].Add(1)
-		return p.tablePrice(r.Method)
+		return p.basePrice(ctx, r)
 	}
 	res, err := ru.call(ctx, r)
 	if err != nil {
 		if err := p.failed(ctx, ru, r, err); err != nil {
 			return Quote{}, err
 		}
-		return p.tablePrice(r.Method)
+		return p.basePrice(ctx, r)
 	}
 	switch res.Status {
 	case plugins.StatusOK:
@@ -344,7 +353,7 @@ func (p *Policy) Price(ctx context.Context, r *Request) (Quote, error) {
 		return Quote{Price: bigCogs(res.Price), Source: ru.name}, nil
 	case plugins.StatusPass:
 		ru.counts[OutcomePass].Add(1)
-		return p.tablePrice(r.Method)
+		return p.basePrice(ctx, r)
 	}
 	return Quote{}, ru.denied(res)
 }
@@ -361,6 +370,34 @@ func bigCogs(n uint64) *big.Int {
 		c.w[len(c.w)-1] = big.Word(n >> 32)
 	}
 	return c.i.SetBits(c.w[:])
+}
+
+// Estimator prices calls the service prices itself (snet-daemon's dynamic
+// pricing): ok is false for a method it does not price.
+type Estimator interface {
+	Estimate(ctx context.Context, r *Request) (price *big.Int, ok bool, err error)
+}
+
+// PolicyOption configures a Policy.
+type PolicyOption func(*Policy)
+
+// WithEstimator lets e price, ahead of the Table, the calls no pricing
+// plugin decides.
+func WithEstimator(e Estimator) PolicyOption { return func(p *Policy) { p.estimator = e } }
+
+// basePrice prices a call no plugin decided: the service's estimate for
+// the methods it prices, the Table for the others.
+func (p *Policy) basePrice(ctx context.Context, r *Request) (Quote, error) {
+	if p.estimator != nil {
+		price, ok, err := p.estimator.Estimate(ctx, r)
+		if err != nil {
+			return Quote{}, &statusError{status.New(codes.Internal, "internal error: "+err.Error()), err}
+		}
+		if ok {
+			return Quote{Price: price, Source: SourceService}, nil
+		}
+	}
+	return p.tablePrice(r.Method)
 }
 
 func (p *Policy) tablePrice(method string) (Quote, error) {

@@ -509,7 +509,10 @@ func TestPluginErrorText(t *testing.T) {
 // On the paid-call hot path a Policy adds at most the price's allocation
 // to the plugin call's own, and nothing on PASS or without a plugin.
 // The plugin call itself varies by one allocation between runs (wazero's
-// pool), so the policy's best of three is compared with the call's worst.
+// pool), and the policy's input carries more fields than this raw call's,
+// so the policy's best of three is compared with the call's worst plus
+// one: a regression of a few allocations still fails (it failed about one
+// run in twenty with no slack).
 func TestPolicyPriceAllocations(t *testing.T) {
 	rt := newRuntime(t)
 	tiered := load(t, rt, "tiered", plugins.Limits{})
@@ -534,7 +537,49 @@ func TestPolicyPriceAllocations(t *testing.T) {
 		in.SetString(plugins.FieldMethod, tc.r.Method)
 		raw := allocs(false, func() { _, _ = tiered.Call(ctx, plugins.KindPricing, in) })
 		got := allocs(true, func() { _, _ = policy.Price(ctx, tc.r) })
-		require.LessOrEqual(t, got, raw+tc.extra, "%s: %v allocations, the plugin call alone %v", tc.r.Method, got, raw)
+		require.LessOrEqual(t, got, raw+tc.extra+1, "%s: %v allocations, the plugin call alone %v", tc.r.Method, got, raw)
 	}
 	require.Zero(t, testing.AllocsPerRun(200, func() { _, _ = policy.Price(ctx, table) }))
+}
+
+// estimates prices the methods it lists, as a service with dynamic pricing.
+type estimates map[string]int64
+
+func (e estimates) Estimate(_ context.Context, r *pricing.Request) (*big.Int, bool, error) {
+	p, ok := e[r.Method]
+	if !ok {
+		return nil, false, nil
+	}
+	if p < 0 {
+		return nil, true, errors.New("the service did not answer")
+	}
+	return big.NewInt(p), true, nil
+}
+
+// The service's estimate takes the table's place; plugins still come first.
+func TestPolicyEstimator(t *testing.T) {
+	rt := newRuntime(t)
+	p, err := pricing.NewPolicy(calcTable(t), []pricing.Rule{{
+		Name: "tiered", Kind: plugins.KindPricing, Methods: []string{"/calc.Calculator/*"},
+		Plugin: load(t, rt, "tiered", plugins.Limits{}),
+	}}, nil, pricing.WithEstimator(estimates{"/calc.Calculator/add": 70, "/calc.Calculator/div": 80, "/other.Svc/go": 90, "/other.Svc/down": -1}))
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	for _, tc := range []struct {
+		method, source string
+		price          int64
+	}{
+		{"/calc.Calculator/add", "tiered", 10},              // the plugin decides
+		{"/calc.Calculator/div", pricing.SourceService, 80}, // the plugin passes: the service's estimate
+		{"/other.Svc/go", pricing.SourceService, 90},        // no plugin: the service's estimate
+		{"/other.Svc/run", pricing.SourceMetadata, 3},       // no estimate method: the table
+	} {
+		q, err := p.Price(context.Background(), req(tc.method))
+		require.NoError(t, err, tc.method)
+		require.Equal(t, tc.source, q.Source, tc.method)
+		require.Equal(t, tc.price, q.Price.Int64(), tc.method)
+	}
+	_, err = p.Price(context.Background(), req("/other.Svc/down"))
+	require.Equal(t, codes.Internal, status.Code(err))
+	require.ErrorContains(t, err, "internal error: the service did not answer")
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -186,4 +188,72 @@ func serviceBody(s string) string {
 		}
 	}
 	return s
+}
+
+// estimatePriceOption is the field number of snet-daemon's method option
+// (pricing.my_method_option), an EstimatePrice message whose field 1 is
+// estimatePriceMethod.
+const estimatePriceOption = 9999127
+
+// EstimatePriceMethods maps the methods that declare snet-daemon's dynamic
+// pricing option, option (pricing.my_method_option).estimatePriceMethod,
+// to the method that prices them (full gRPC names). The option is read
+// from the encoded options, so the archive's pricing.proto need not match
+// ours field for field beyond the two numbers.
+func (a *API) EstimatePriceMethods() map[string]string {
+	out := map[string]string{}
+	for _, f := range a.files {
+		services := f.Services()
+		for i := 0; i < services.Len(); i++ {
+			methods := services.Get(i).Methods()
+			for j := 0; j < methods.Len(); j++ {
+				m := methods.Get(j)
+				if est := estimateMethod(m.Options()); est != "" {
+					out["/"+string(m.Parent().FullName())+"/"+string(m.Name())] = est
+				}
+			}
+		}
+	}
+	return out
+}
+
+func estimateMethod(opts proto.Message) string {
+	if opts == nil {
+		return ""
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(opts)
+	if err != nil {
+		return ""
+	}
+	if inner := field(b, estimatePriceOption, protowire.BytesType); inner != nil {
+		return string(field(inner, 1, protowire.BytesType))
+	}
+	return ""
+}
+
+// field returns the last value of a length-delimited field num in b, nil
+// when there is none (the bytes of a malformed b count as none).
+func field(b []byte, num protowire.Number, typ protowire.Type) []byte {
+	var out []byte
+	for len(b) > 0 {
+		n, t, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return nil
+		}
+		b = b[l:]
+		if n == num && t == typ {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 {
+				return nil
+			}
+			out, b = v, b[l:]
+			continue
+		}
+		l = protowire.ConsumeFieldValue(n, t, b)
+		if l < 0 {
+			return nil
+		}
+		b = b[l:]
+	}
+	return out
 }

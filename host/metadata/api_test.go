@@ -123,3 +123,42 @@ func FuzzCompileAPI(f *testing.F) {
 		}
 	})
 }
+
+// pricingProto is snet-daemon's pricing.proto, as providers ship it.
+const pricingProto = `syntax = "proto3";
+package pricing;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.MethodOptions { EstimatePrice my_method_option = 9999127; }
+message EstimatePrice { string estimatePriceMethod = 1; }
+message PriceInCogs { uint64 price = 1; }
+`
+
+func TestEstimatePriceMethods(t *testing.T) {
+	api, err := metadata.CompileAPI(context.Background(), tarOf(t, false, map[string]string{
+		"pricing.proto": pricingProto,
+		"calc.proto": `syntax = "proto3"; package example_service;
+			import "pricing.proto";
+			message Numbers { float a = 1; float b = 2; }
+			message Result { float value = 1; }
+			service Calculator {
+				rpc add(Numbers) returns (Result) {
+					option (pricing.my_method_option).estimatePriceMethod = "/example_service.Calculator/add_price";
+				}
+				rpc add_price(Numbers) returns (pricing.PriceInCogs) {}
+				rpc sub(Numbers) returns (Result) { option deprecated = true; }
+			}`,
+		"more.proto": `syntax = "proto3"; package other;
+			import "pricing.proto"; import "calc.proto";
+			service Echo {
+				rpc echo(example_service.Numbers) returns (example_service.Numbers) {
+					option (pricing.my_method_option) = { estimatePriceMethod: "/other.Echo/echo_price" };
+				}
+			}`,
+	}))
+	require.NoError(t, err)
+	// Every file's options count (snet-daemon keeps only one file's).
+	require.Equal(t, map[string]string{
+		"/example_service.Calculator/add": "/example_service.Calculator/add_price",
+		"/other.Echo/echo":                "/other.Echo/echo_price",
+	}, api.EstimatePriceMethods())
+}
