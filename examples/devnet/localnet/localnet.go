@@ -7,6 +7,7 @@ package localnet
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -63,6 +64,10 @@ type Options struct {
 	// ServiceType is how the Calculator is served and published
 	// (service_type): "grpc" (the default), "http" or "jsonrpc".
 	ServiceType string
+	// MeteringEndpoint, when set, turns metering on (metering_enabled)
+	// with MeteringKey as private_key_for_metering.
+	MeteringEndpoint string
+	MeteringKey      *ecdsa.PrivateKey
 	// ExtraConfigs are configuration files loaded after the generated
 	// snetd.config.json, e.g. an HCL file of plugin blocks.
 	ExtraConfigs []string
@@ -157,9 +162,10 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 	if o.ServiceType == "jsonrpc" {
 		n.encoding = "json" // its clients send JSON messages
 	}
+	started := n // the error returns below set n to nil
 	defer func() {
 		if err != nil {
-			n.Close()
+			started.Close()
 		}
 	}()
 
@@ -254,6 +260,11 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 		"private_key_for_free_calls": hex.EncodeToString(crypto.FromECDSA(freeCallKey)),
 		"min_balance_for_free_call":  0, // the local token is not the FET/ASI token free calls check
 		"log":                        map[string]any{"level": "info"},
+	}
+	if o.MeteringEndpoint != "" {
+		snetd["metering_enabled"] = true
+		snetd["metering_endpoint"] = o.MeteringEndpoint
+		snetd["private_key_for_metering"] = hex.EncodeToString(crypto.FromECDSA(o.MeteringKey))
 	}
 	if err := os.WriteFile(n.ConfigPath, mustJSON(snetd), 0o644); err != nil {
 		return nil, err
