@@ -2,11 +2,6 @@ package host_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,26 +11,14 @@ import (
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	"github.com/tariffd/tariff/host"
 	"github.com/tariffd/tariff/host/metering"
+	"github.com/tariffd/tariff/host/metering/meteringtest"
 )
 
 // With metering on, every call to the service is reported, and a paid one
 // also reports its channel's new balance; the calls never wait for it.
 func TestMeteredCalls(t *testing.T) {
-	var (
-		mu      sync.Mutex
-		reports = map[string][]map[string]any{}
-	)
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]any
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &body)
-		mu.Lock()
-		reports[r.URL.Path] = append(reports[r.URL.Path], body)
-		mu.Unlock()
-		_, _ = io.WriteString(w, `{"data":"success"}`)
-	}))
-	defer svc.Close()
 	key, _ := crypto.ToECDSA(crypto.Keccak256([]byte("metering")))
+	svc := meteringtest.New(t, crypto.PubkeyToAddress(key.PublicKey))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	meter := metering.New(metering.Options{Endpoint: svc.URL, Key: key, OrgID: "org", ServiceID: "svc",
@@ -49,16 +32,19 @@ func TestMeteredCalls(t *testing.T) {
 	require.Error(t, err)
 	e.payer.Undo(e.price)
 
-	got := func() (usage, balance []map[string]any) {
-		mu.Lock()
-		defer mu.Unlock()
-		return reports["/metering/usage"], reports["/contract-api/channel/"+e.id.String()+"/balance"]
-	}
-	require.Eventually(t, func() bool { u, b := got(); return len(u) == 2 && len(b) == 1 }, 10*time.Second, 10*time.Millisecond)
-	usage, balance := got()
+	balancePath := "/contract-api/channel/" + e.id.String() + "/balance"
+	require.Eventually(t, func() bool { return svc.Count("/metering/usage") == 2 && svc.Count(balancePath) == 1 },
+		10*time.Second, 10*time.Millisecond)
 	byMethod := map[string]map[string]any{}
-	for _, u := range usage {
-		byMethod[u["service_method"].(string)] = u
+	var balance map[string]any
+	for _, r := range svc.Requests() {
+		switch r.Path {
+		case "/metering/usage":
+			byMethod[r.Body["service_method"].(string)] = r.Body
+		case balancePath:
+			balance = r.Body
+			require.Equal(t, testSim.Sender.Address.Hex(), r.User)
+		}
 	}
 	add, div := byMethod["/example_service.Calculator/add"], byMethod["/example_service.Calculator/div"]
 	require.Equal(t, "success", add["status"])
@@ -67,6 +53,6 @@ func TestMeteredCalls(t *testing.T) {
 	require.Equal(t, "failed", div["status"])
 	require.Equal(t, "InvalidArgument", div["response_code"])
 	require.Equal(t, "division by zero", div["error_message"])
-	require.Equal(t, 5.0, balance[0]["AuthorizedAmount"], "the failed call was rolled back, not reported")
+	require.Equal(t, 5.0, balance["AuthorizedAmount"], "the failed call was rolled back, not reported")
 	require.Equal(t, metering.Stats{}, meter.Stats())
 }

@@ -64,6 +64,37 @@ func selfSigned(t *testing.T, certFile, keyFile, name string) *x509.Certificate 
 	return cert
 }
 
+// chainless is the start of a daemon configuration without a chain.
+const chainless = `
+listen = "127.0.0.1:0"
+blockchain {
+  enabled = false
+  network = "local"
+}
+`
+
+// newDaemon makes a daemon from HCL text; log may be nil (discarded).
+func newDaemon(t *testing.T, ctx context.Context, hcl string, log io.Writer) (*host.Daemon, error) {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "tariff.hcl")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(hcl), 0o644))
+	noEnv := func(string) (string, bool) { return "", false }
+	cfg, _, err := config.Load([]string{cfgFile}, noEnv)
+	require.NoError(t, err)
+	if log == nil {
+		log = io.Discard
+	}
+	return host.New(ctx, cfg, host.Options{Env: noEnv, Log: slog.New(slog.NewTextHandler(log, nil))})
+}
+
+// serveDaemon runs d until the test ends.
+func serveDaemon(t *testing.T, ctx context.Context, d *host.Daemon) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 // TestTLSListener: with ssl_cert and ssl_key, the one port speaks TLS to
 // gRPC and HTTP clients alike, and a renewed certificate is served to new
 // connections without a restart.
@@ -76,29 +107,16 @@ func TestTLSListener(t *testing.T) {
 
 	backend := listen(t)
 	go func() { _ = calculator.Serve(ctx, backend) }()
-	cfgFile := filepath.Join(dir, "tariff.hcl")
-	require.NoError(t, os.WriteFile(cfgFile, fmt.Appendf(nil, `
-listen = "127.0.0.1:0"
-blockchain {
-  enabled = false
-  network = "local"
-}
+	var logs syncBuffer
+	d, err := newDaemon(t, ctx, chainless+fmt.Sprintf(`
 backend { endpoint = %q }
 tls {
   cert_file = %q
   key_file  = %q
 }
-log { outputs = ["stderr"] }
-`, "http://"+backend.Addr().String(), certFile, keyFile), 0o644))
-	noEnv := func(string) (string, bool) { return "", false }
-	cfg, _, err := config.Load([]string{cfgFile}, noEnv)
+`, "http://"+backend.Addr().String(), certFile, keyFile), &logs)
 	require.NoError(t, err)
-	var logs syncBuffer
-	d, err := host.New(ctx, cfg, host.Options{Env: noEnv, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	serveDaemon(t, ctx, d)
 	addr := d.Addr().String()
 
 	pool := x509.NewCertPool()
@@ -156,23 +174,13 @@ log { outputs = ["stderr"] }
 
 func TestTLSNeedsReadablePair(t *testing.T) {
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "tariff.hcl")
-	require.NoError(t, os.WriteFile(cfgFile, fmt.Appendf(nil, `
-listen = "127.0.0.1:0"
-blockchain {
-  enabled = false
-  network = "local"
-}
+	_, err := newDaemon(t, context.Background(), chainless+fmt.Sprintf(`
 backend { endpoint = "http://127.0.0.1:1" }
 tls {
   cert_file = %q
   key_file  = %q
 }
-`, filepath.Join(dir, "missing.pem"), filepath.Join(dir, "missing-key.pem")), 0o644))
-	noEnv := func(string) (string, bool) { return "", false }
-	cfg, _, err := config.Load([]string{cfgFile}, noEnv)
-	require.NoError(t, err)
-	_, err = host.New(context.Background(), cfg, host.Options{Env: noEnv})
+`, filepath.Join(dir, "missing.pem"), filepath.Join(dir, "missing-key.pem")), nil)
 	require.ErrorContains(t, err, "TLS certificate: stat "+filepath.Join(dir, "missing.pem"))
 }
 
@@ -202,13 +210,7 @@ func TestTrafficSplit(t *testing.T) {
 	go func() { _ = calculator.Serve(ctx, backend) }()
 	ports, err := etcdserver.FreePorts(2)
 	require.NoError(t, err)
-	cfgFile := filepath.Join(t.TempDir(), "tariff.hcl")
-	require.NoError(t, os.WriteFile(cfgFile, fmt.Appendf(nil, `
-listen = "127.0.0.1:0"
-blockchain {
-  enabled = false
-  network = "local"
-}
+	d, err := newDaemon(t, ctx, chainless+fmt.Sprintf(`
 backend { endpoint = %q }
 experimental {
   traffic_split {
@@ -216,15 +218,9 @@ experimental {
     http = %d
   }
 }
-`, "http://"+backend.Addr().String(), ports[0], ports[1]), 0o644))
-	noEnv := func(string) (string, bool) { return "", false }
-	cfg, _, err := config.Load([]string{cfgFile}, noEnv)
+`, "http://"+backend.Addr().String(), ports[0], ports[1]), nil)
 	require.NoError(t, err)
-	d, err := host.New(ctx, cfg, host.Options{Env: noEnv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	serveDaemon(t, ctx, d)
 	require.Equal(t, fmt.Sprintf("127.0.0.1:%d", ports[0]), d.Addr().String())
 
 	conn, err := grpc.NewClient(d.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -2,14 +2,7 @@ package metering_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"io"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,54 +12,10 @@ import (
 
 	"github.com/tariffd/tariff/escrow"
 	"github.com/tariffd/tariff/host/metering"
+	"github.com/tariffd/tariff/host/metering/meteringtest"
 )
 
 var meterKey, _ = crypto.ToECDSA(crypto.Keccak256([]byte("tariff metering test key")))
-
-// Service is a metering service on loopback: it checks every request's
-// signature against the registered key and keeps what was posted.
-type Service struct {
-	*httptest.Server
-	Key common.Address // the key it accepts
-
-	mu       sync.Mutex
-	Requests []Request
-}
-
-// Request is one authenticated request the service received.
-type Request struct {
-	Method, Path, User string
-	Body               map[string]any
-}
-
-func NewService(t *testing.T, key common.Address) *Service {
-	s := &Service{Key: key}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		block, _ := strconv.ParseUint(r.Header.Get("X-Currentblocknumber"), 10, 64)
-		sig, _ := base64.StdEncoding.DecodeString(r.Header.Get("X-Signature"))
-		msg := escrow.MeteringMessage(r.Header.Get("X-Username"), r.Header.Get("X-Organizationid"),
-			r.Header.Get("X-Serviceid"), r.Header.Get("X-Groupid"), block)
-		if signer, err := escrow.RecoverSigner(msg, sig); err != nil || signer != s.Key {
-			_ = json.NewEncoder(w).Encode(map[string]string{"data": "unknown key"})
-			return
-		}
-		req := Request{Method: r.Method, Path: r.URL.Path, User: r.Header.Get("X-Username")}
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &req.Body)
-		s.mu.Lock()
-		s.Requests = append(s.Requests, req)
-		s.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]string{"data": "success"})
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *Service) received() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.Requests...)
-}
 
 func reporter(url string) *metering.Reporter {
 	return metering.New(metering.Options{
@@ -77,20 +26,20 @@ func reporter(url string) *metering.Reporter {
 }
 
 func TestVerify(t *testing.T) {
-	svc := NewService(t, crypto.PubkeyToAddress(meterKey.PublicKey))
+	svc := meteringtest.New(t, crypto.PubkeyToAddress(meterKey.PublicKey))
 	require.NoError(t, reporter(svc.URL).Verify(context.Background()))
-	got := svc.received()
+	got := svc.Requests()
 	require.Len(t, got, 1)
-	require.Equal(t, Request{Method: "GET", Path: "/metering/verify", User: "d43a1e"}, got[0])
+	require.Equal(t, meteringtest.Request{Method: "GET", Path: "/metering/verify", User: "d43a1e"}, got[0])
 
-	other := NewService(t, common.HexToAddress("0x01"))
+	other := meteringtest.New(t, common.HexToAddress("0x01"))
 	err := reporter(other.URL).Verify(context.Background())
 	require.ErrorIs(t, err, metering.ErrVerify)
-	require.ErrorContains(t, err, `"{\"data\":\"unknown key\"}"`)
+	require.ErrorContains(t, err, `"{\"data\":\"unknown daemon\"}"`)
 }
 
 func TestReports(t *testing.T) {
-	svc := NewService(t, crypto.PubkeyToAddress(meterKey.PublicKey))
+	svc := meteringtest.New(t, crypto.PubkeyToAddress(meterKey.PublicKey))
 	r := reporter(svc.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -103,9 +52,9 @@ func TestReports(t *testing.T) {
 	r.Balance(&escrow.ChannelData{ChannelID: big.NewInt(7), Nonce: big.NewInt(0), Sender: sender,
 		AuthorizedAmount: big.NewInt(30), FullAmount: big.NewInt(1000)})
 
-	require.Eventually(t, func() bool { return len(svc.received()) == 2 }, 10*time.Second, 10*time.Millisecond)
-	byPath := map[string]Request{}
-	for _, req := range svc.received() {
+	require.Eventually(t, func() bool { return len(svc.Requests()) == 2 }, 10*time.Second, 10*time.Millisecond)
+	byPath := map[string]meteringtest.Request{}
+	for _, req := range svc.Requests() {
 		byPath[req.Path] = req
 	}
 	usage := byPath["/metering/usage"]
@@ -138,7 +87,7 @@ func TestFullQueueDrops(t *testing.T) {
 
 // A service that stays down is reported once a minute, not per probe.
 func TestServiceDownAlerts(t *testing.T) {
-	svc := NewService(t, crypto.PubkeyToAddress(meterKey.PublicKey))
+	svc := meteringtest.New(t, crypto.PubkeyToAddress(meterKey.PublicKey))
 	r := metering.New(metering.Options{
 		NotificationEndpoint: svc.URL + "/notify", AlertsEmail: "ops@example.org", Key: meterKey, DaemonID: "d1",
 		OrgID: "snet", ServiceID: "example-service",
@@ -150,9 +99,9 @@ func TestServiceDownAlerts(t *testing.T) {
 	for range 3 {
 		r.ServiceDown("probe failed")
 	}
-	require.Eventually(t, func() bool { return len(svc.received()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(svc.Requests()) == 1 }, 10*time.Second, 10*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
-	got := svc.received()
+	got := svc.Requests()
 	require.Len(t, got, 1)
 	require.Equal(t, "/notify", got[0].Path)
 	for k, v := range map[string]any{"component_id": "d1", "recipient": "ops@example.org", "details": "probe failed",

@@ -3,6 +3,7 @@ package localnet_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -18,8 +19,7 @@ import (
 func TestLocalNetworkEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{}))
 	require.NoError(t, err)
 	defer n.Close()
 
@@ -61,8 +61,7 @@ func TestLocalNetworkEndToEnd(t *testing.T) {
 func TestHTTPServiceEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ServiceType: "http"})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{ServiceType: "http"}))
 	require.NoError(t, err)
 	defer n.Close()
 
@@ -72,4 +71,19 @@ func TestHTTPServiceEndToEnd(t *testing.T) {
 	require.Equal(t, 4, res.Calls)
 	require.Equal(t, res.Spent, res.StateAmount, "tariffd stored every payment")
 	require.Contains(t, out.String(), "mul(2, 2) = 4")
+}
+
+// testOptions fills what the tests leave out: a temporary directory, fast
+// blocks, and no log.
+func testOptions(t *testing.T, o localnet.Options) localnet.Options {
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	if o.BlockTime == 0 {
+		o.BlockTime = 200 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
 }

@@ -3,7 +3,6 @@ package localnet_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -66,8 +65,7 @@ plugin "tiered" {
   }
 }
 `), 0o644))
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{ExtraConfigs: []string{hcl}}))
 	require.NoError(t, err)
 	defer n.Close()
 
@@ -149,8 +147,7 @@ plugin "tier" {
   config  = { default_tier = "standard", free_tier = "free", body_field = 0 }
 }
 `), 0o644))
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{ExtraConfigs: []string{hcl}}))
 	require.NoError(t, err)
 	defer n.Close()
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -66,8 +64,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	wasm := buildWAT(t, "flat")
 	hcl := filepath.Join(t.TempDir(), "plugins.hcl")
 	require.NoError(t, os.WriteFile(hcl, []byte(pluginHCL(wasm, 7)), 0o644))
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{ExtraConfigs: []string{hcl}}))
 	require.NoError(t, err)
 	defer n.Close()
 
@@ -181,8 +178,7 @@ func TestReloadRefusesPatternsThatSelectNothing(t *testing.T) {
 	wasm := buildWAT(t, "flat")
 	hcl := filepath.Join(t.TempDir(), "plugins.hcl")
 	require.NoError(t, os.WriteFile(hcl, []byte(pluginHCL(wasm, 7)), 0o644))
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet, ExtraConfigs: []string{hcl}})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{ExtraConfigs: []string{hcl}}))
 	require.NoError(t, err)
 	defer n.Close()
 
@@ -205,8 +201,7 @@ func TestReloadRefusesPatternsThatSelectNothing(t *testing.T) {
 func TestReloadTakesNewMetadataPrices(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{}))
 	require.NoError(t, err)
 	defer n.Close()
 	conn, err := grpc.NewClient(n.DaemonAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))

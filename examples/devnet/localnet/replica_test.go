@@ -30,7 +30,7 @@ func TestReplicaWithExternalEtcd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := localnet.Start(ctx, localnet.Options{Dir: t.TempDir(), BlockTime: 200 * time.Millisecond, Log: quiet})
+	n, err := localnet.Start(ctx, testOptions(t, localnet.Options{}))
 	require.NoError(t, err)
 	defer n.Close()
 
