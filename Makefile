@@ -53,7 +53,7 @@ test: deps
 	if [ -n "$$unformatted" ]; then echo "gofmt needed (make fmt):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren|Commit|TestResponseWaits|EveryStreamingKind' ./examples/devnet/localnet/ ./escrow/ ./host/ ./pricing/ ./plugins/
+	$(GO) test -count=1 -race -timeout 10m -run 'TestReloadUnderLoad|TestReplicasNeverAcceptTwice|Concurren|Commit|TestResponseWaits|EveryStreamingKind|Metered|TestTLSListener|TestReports' ./examples/devnet/localnet/ ./escrow/ ./host/ ./host/metering/ ./pricing/ ./plugins/
 	$(MAKE) sdk-rust-test
 
 test-short: deps-npm
