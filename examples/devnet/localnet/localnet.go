@@ -64,6 +64,9 @@ type Options struct {
 	// ServiceType is how the Calculator is served and published
 	// (service_type): "grpc" (the default), "http" or "jsonrpc".
 	ServiceType string
+	// TLSCertFile and TLSKeyFile, when set, make tariffd serve TLS
+	// (ssl_cert, ssl_key).
+	TLSCertFile, TLSKeyFile string
 	// MeteringEndpoint, when set, turns metering on (metering_enabled)
 	// with MeteringKey as private_key_for_metering.
 	MeteringEndpoint string
@@ -260,6 +263,9 @@ func Start(ctx context.Context, o Options) (n *Network, err error) {
 		"private_key_for_free_calls": hex.EncodeToString(crypto.FromECDSA(freeCallKey)),
 		"min_balance_for_free_call":  0, // the local token is not the FET/ASI token free calls check
 		"log":                        map[string]any{"level": "info"},
+	}
+	if o.TLSCertFile != "" {
+		snetd["ssl_cert"], snetd["ssl_key"] = o.TLSCertFile, o.TLSKeyFile
 	}
 	if o.MeteringEndpoint != "" {
 		snetd["metering_enabled"] = true
