@@ -167,6 +167,14 @@ func StartMultipleClaimMessage(mpe common.Address, ids []uint64, currentBlock ui
 	return appendUint64(b, currentBlock)
 }
 
+// OperatorMessage is signed by an operator (one of the daemon's
+// authentication_addresses) to call snet-daemon's configuration service:
+// the method's prefix ("_GetConfiguration", "_StopProcessingRequests", ...)
+// followed by the current block.
+func OperatorMessage(prefix string, currentBlock uint64) []byte {
+	return appendUint64(append(make([]byte, 0, len(prefix)+u256Len), prefix...), currentBlock)
+}
+
 // FreeCallTokenRequestMessage is signed by the user (or a trusted web2
 // signer) to call GetFreeCallToken. address is hashed as the text the client
 // sent, not as 20 bytes, so its case matters.

@@ -25,6 +25,7 @@ import (
 	"github.com/tariffd/tariff/host/metering"
 	"github.com/tariffd/tariff/plugins"
 	"github.com/tariffd/tariff/pricing"
+	configpb "github.com/tariffd/tariff/proto/configuration_service"
 	escrowpb "github.com/tariffd/tariff/proto/escrow"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -143,6 +144,21 @@ func (d *Daemon) setup(ctx context.Context) (err error) {
 		DaemonID: daemonID, Metrics: d.metrics.handler(),
 		ServiceID: cfg.ServiceID, Network: cfg.Blockchain.Network, BlockchainEnabled: cfg.Blockchain.Enabled,
 		Version: d.version, Encoding: opts.Encoding, Probe: probe,
+	}
+	// snet-daemon's operator service and its stop switch, with or
+	// without a chain.
+	opts.Switch = new(Switch)
+	var heads escrow.HeadReader
+	if d.chain != nil {
+		heads = d.chain
+	}
+	operator := newConfigService(cfg, heads, opts.Switch)
+	register := opts.Register
+	opts.Register = func(s *grpc.Server) {
+		if register != nil {
+			register(s)
+		}
+		configpb.RegisterConfigurationServiceServer(s, operator)
 	}
 	if d.server, err = NewServer(opts); err != nil {
 		return err

@@ -83,7 +83,8 @@ type pipeline struct {
 	commitFirst bool
 	// limiter bounds calls to the service (rate_limit); nil: unlimited.
 	limiter *rate.Limiter
-	meter   meter // nil: metering off
+	meter   meter   // nil: metering off
+	sw      *Switch // the stop switch; nil: always on
 	log     *slog.Logger
 }
 
@@ -149,6 +150,10 @@ func (p *pipeline) serve(ss grpc.ServerStream, charged *Charge) error {
 		return status.Error(codes.Internal, "no method in stream")
 	}
 	// Before anything is read or paid, as snet-daemon's interceptor.
+	if err := p.sw.enter(); err != nil {
+		return err
+	}
+	defer p.sw.leave()
 	if p.limiter != nil && !p.limiter.Allow() {
 		return status.Error(codes.ResourceExhausted, "rate limiting , too many requests to handle")
 	}

@@ -50,6 +50,9 @@ type ServerOptions struct {
 	// RateLimit bounds calls to the service (a token bucket, as
 	// snet-daemon's); PerMinute 0 is unlimited.
 	RateLimit config.RateLimit
+	// Switch stops and starts calls to the service (the configuration
+	// service's stop switch); nil: always on.
+	Switch *Switch
 	// Metering receives a record of every call to the service; nil: off.
 	Metering *metering.Reporter
 	// ServiceTimeout applies to calls that carry no deadline.
@@ -113,6 +116,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.Metering != nil {
 		p.meter = o.Metering
 	}
+	p.sw = o.Switch
 	if rl := o.RateLimit; rl.PerMinute > 0 {
 		burst := rl.Burst
 		if burst == 0 {
