@@ -36,21 +36,24 @@ type methodFinder interface {
 // with the method's input type and sent as JSON with proto field names to
 // endpoint/<method name>; the JSON answer read into the output type.
 type httpBackend struct {
-	base  *url.URL
-	api   methodFinder
-	creds []config.Credential
+	jsonPoster
+	api methodFinder
+	// url is endpoint/ with the query credentials; the method name is
+	// joined to its path per call.
+	base      *url.URL
+	header    http.Header    // header credentials
+	bodyCreds map[string]any // body credentials
 	// jsonFrames: the service's encoding is json, so the client's frames
 	// are JSON already and pass as they are.
 	jsonFrames bool
-	post       jsonPoster
 }
 
 // jsonrpcBackend serves every method as a JSON-RPC 2.0 call to the
 // service (service_type jsonrpc): the request frame, which must be JSON,
 // is the params; the result is the reply frame.
 type jsonrpcBackend struct {
+	jsonPoster
 	endpoint string
-	post     jsonPoster
 }
 
 // jsonPoster is the HTTP client both JSON backends share.
@@ -96,12 +99,24 @@ func newHTTPBackend(endpoint string, api methodFinder, encoding string, creds []
 	if api == nil && encoding != "json" {
 		return nil, errors.New("backend type http needs the service API (the service metadata's service_api_source) to convert messages to JSON")
 	}
+	b := &httpBackend{jsonPoster: newJSONPoster(maxMsg), api: api, base: u, header: http.Header{},
+		bodyCreds: map[string]any{}, jsonFrames: encoding == "json"}
+	q := u.Query()
 	for _, c := range creds {
-		if _, ok := c.Value.(string); !ok && c.Location != "body" {
+		v, isString := c.Value.(string)
+		switch {
+		case c.Location == "body":
+			b.bodyCreds[c.Key] = c.Value
+		case !isString:
 			return nil, fmt.Errorf("service credential %q: a %s value must be a string", c.Key, c.Location)
+		case c.Location == "query":
+			q.Add(c.Key, v)
+		case c.Location == "header":
+			b.header.Set(c.Key, v)
 		}
 	}
-	return &httpBackend{base: u, api: api, creds: creds, jsonFrames: encoding == "json", post: newJSONPoster(maxMsg)}, nil
+	u.RawQuery = q.Encode()
+	return b, nil
 }
 
 func newJSONRPCBackend(endpoint string, maxMsg int) (*jsonrpcBackend, error) {
@@ -109,16 +124,11 @@ func newJSONRPCBackend(endpoint string, maxMsg int) (*jsonrpcBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jsonrpcBackend{endpoint: u.String(), post: newJSONPoster(maxMsg)}, nil
+	return &jsonrpcBackend{jsonPoster: newJSONPoster(maxMsg), endpoint: u.String()}, nil
 }
 
-func (b *httpBackend) Close() error {
-	b.post.client.CloseIdleConnections()
-	return nil
-}
-
-func (b *jsonrpcBackend) Close() error {
-	b.post.client.CloseIdleConnections()
+func (p jsonPoster) Close() error {
+	p.client.CloseIdleConnections()
 	return nil
 }
 
@@ -151,24 +161,7 @@ func (b *httpBackend) forward(ctx context.Context, method string, first *frame, 
 		return status.Error(codes.InvalidArgument, "request is not JSON (the service's encoding is json)")
 	}
 
-	u := b.base.JoinPath(methodName(method))
-	q := u.Query()
-	header := http.Header{}
-	bodyCreds := map[string]any{}
-	for _, c := range b.creds {
-		switch c.Location {
-		case "query":
-			q.Add(c.Key, c.Value.(string))
-		case "header":
-			header.Set(c.Key, c.Value.(string))
-		case "body":
-			bodyCreds[c.Key] = c.Value
-		}
-	}
-	u.RawQuery = q.Encode()
-	body = withFields(body, bodyCreds)
-
-	resp, err := b.post.do(ctx, u.String(), header, body)
+	resp, err := b.do(ctx, b.base.JoinPath(methodName(method)).String(), b.header, withFields(body, b.bodyCreds))
 	if err != nil {
 		return err
 	}
@@ -232,7 +225,7 @@ func (b *jsonrpcBackend) forward(ctx context.Context, method string, first *fram
 	if err != nil {
 		return status.Errorf(codes.Internal, "JSON-RPC request: %v", err)
 	}
-	raw, err := b.post.do(ctx, b.endpoint, nil, req)
+	raw, err := b.do(ctx, b.endpoint, nil, req)
 	if err != nil {
 		return err
 	}
