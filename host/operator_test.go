@@ -16,6 +16,8 @@ import (
 	"github.com/tariffd/tariff/examples/calculator"
 	"github.com/tariffd/tariff/examples/calculator/calculatorpb"
 	configpb "github.com/tariffd/tariff/proto/configuration_service"
+	trainingpb "github.com/tariffd/tariff/proto/training"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // snet-daemon's configuration service: an operator (authentication_addresses)
@@ -80,4 +82,20 @@ access { authentication_addresses = [%q] }
 	require.Equal(t, codes.Unimplemented, grpcstatus.Code(err))
 	_, err = calc.Add(ctx, &calculatorpb.Numbers{A: 1, B: 1})
 	require.NoError(t, err, "refused operator calls changed nothing")
+}
+
+// training.Daemon is answered as snet-daemon does without training, not
+// taken for a method of the service (which would ask for a payment).
+func TestNoTraining(t *testing.T) {
+	e := newEnv(t, 1)
+	tc := trainingpb.NewDaemonClient(e.conn)
+	md, err := tc.GetTrainingMetadata(context.Background(), &emptypb.Empty{})
+	require.NoError(t, err)
+	require.False(t, md.GetTrainingEnabled())
+	_, err = tc.CreateModel(context.Background(), &trainingpb.NewModelRequest{})
+	requireStatus(t, err, codes.Unimplemented, "service end point is not defined or is invalid , please contact the AI developer")
+	up, err := tc.UploadAndValidate(context.Background())
+	require.NoError(t, err)
+	_, err = up.CloseAndRecv()
+	require.Equal(t, codes.Unimplemented, grpcstatus.Code(err))
 }

@@ -153,6 +153,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		hb = &Heartbeat{Encoding: o.Encoding}
 	}
 	healthpb.RegisterHealthServer(gs, health{hb: hb})
+	registerNoTraining(gs)
 	tariffpb.RegisterQuoteServiceServer(gs, &quoteService{p: p, channels: o.Channels})
 	// Browsers (snet-dapp) speak gRPC-Web over HTTP/1.1 to the same port:
 	// any origin, and unregistered services (the AI service's) allowed.

@@ -23,7 +23,7 @@ func notActedOn(cfg config.Config) []string {
 	}
 	add(cfg.Metering.Enabled && !cfg.Blockchain.Enabled, "metering_enabled without a chain: nothing is reported, as with snet-daemon")
 	add((cfg.Alerts.Email != "") != (cfg.Alerts.NotificationEndpoint != ""), "alerts need both alerts_email and notification_endpoint: no alerts are sent")
-	add(cfg.Training.Enabled, "model_training_enabled: the training.Daemon service is not served")
+	add(cfg.Training.Enabled, "model_training_enabled: tariffd does not train models; training.Daemon answers as snet-daemon does with training off")
 	add(len(cfg.Log.Hooks) > 0, "log hooks (email, telegram_bot): log lines are not sent to them")
 	return out
 }
